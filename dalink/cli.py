@@ -1,0 +1,185 @@
+"""The ``dalink`` command line: a thin layer over the library functions.
+
+Secrets are read from a key file or an environment variable, never from an argument.
+Every failure exits non-zero with a one-line message; identifiers are never printed.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from dalink._version import __version__
+from dalink.errors import DalinkError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(command: F) -> F:
+    """Turn a :class:`DalinkError` into a one-line message and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except DalinkError as error:
+            raise click.ClickException(str(error)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class TqdmProgress:
+    """A progress callback ``progress(done, total)`` drawn as a tqdm bar on stderr."""
+
+    def __init__(self, description: str, *, enabled: bool = True) -> None:
+        self.description = description
+        self.enabled = enabled
+        self._bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=self.description, unit="rec", file=sys.stderr, leave=False)
+        self._bar.total = total
+        self._bar.n = done
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def __enter__(self) -> TqdmProgress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dalink")
+@click.option("-v", "--verbose", count=True, help="Log stages and timings (-vv for debug).")
+def main(verbose: int) -> None:
+    """dalink: privacy-preserving record linkage for domestic-abuse partnerships.
+
+    Agencies encode their identifiers locally with the partnership key (keygen, encode);
+    a trusted linker links the encoded packages (link) and publishes disclosure-controlled
+    counts (report).
+    """
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _parse_mapping(column_map: str | None, mappings: tuple[str, ...]) -> dict[str, str]:
+    """Column mapping from a JSON file ``{"given_name": "Forename", ...}`` and ``--map std=theirs`` options."""
+    import json
+    from pathlib import Path
+
+    from dalink.errors import InputFileError
+
+    mapping: dict[str, str] = {}
+    if column_map:
+        try:
+            loaded = json.loads(Path(column_map).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise InputFileError(f"{column_map}: cannot read the column mapping ({type(error).__name__})") from None
+        if not isinstance(loaded, dict) or not all(isinstance(v, str) for v in loaded.values()):
+            raise InputFileError(f"{column_map}: a column mapping is a JSON object of standard name to column name")
+        mapping.update(loaded)
+    for item in mappings:
+        standard, separator, theirs = item.partition("=")
+        if not separator or not standard.strip() or not theirs.strip():
+            raise InputFileError(f"--map {item!r}: expected STANDARD=THEIRS, e.g. given_name=Forename")
+        mapping[standard.strip()] = theirs.strip()
+    return mapping
+
+
+@main.command()
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Key file to create.")
+@handle_errors
+def keygen(output: str) -> None:
+    """Create a new 256-bit partnership key (file mode 0600; never overwrites).
+
+    Share it with the agencies only, by a secure channel; the linker must never hold it.
+    """
+    from dalink.keys import generate_key_file
+
+    key = generate_key_file(output)
+    click.echo(f"wrote {output} (fingerprint {key.fingerprint}); keep it secret, never give it to the linker")
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=False, dir_okay=False))
+@click.option("--agency", required=True, help="Agency name, e.g. police (letters, digits, - and _).")
+@click.option(
+    "--key-file",
+    envvar="DALINK_KEY_FILE",
+    type=click.Path(dir_okay=False),
+    help="Partnership key file (or $DALINK_KEY_FILE, or the key in hex in $DALINK_KEY).",
+)
+@click.option("-o", "--output", type=click.Path(), help="Package directory to write [default: AGENCY.dalink].")
+@click.option("--schema", "schema_path", type=click.Path(dir_okay=False), help="Linkage schema JSON [default: built in].")
+@click.option("--column-map", type=click.Path(dir_okay=False), help="JSON file mapping standard names to your columns.")
+@click.option("--map", "mappings", multiple=True, metavar="STANDARD=THEIRS", help="Map one column, e.g. given_name=Forename.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing package.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@handle_errors
+def encode(
+    input_path: str,
+    agency: str,
+    key_file: str | None,
+    output: str | None,
+    schema_path: str | None,
+    column_map: str | None,
+    mappings: tuple[str, ...],
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Encode an agency extract (CSV, Parquet or Excel) into a package for the linker."""
+    from dalink.encode.encoder import encode_file
+    from dalink.encode.schema import default_schema, load_schema
+    from dalink.keys import load_key
+
+    key = load_key(key_file)
+    schema = load_schema(schema_path) if schema_path else default_schema()
+    target = output or f"{agency}.dalink"
+    with TqdmProgress(f"encoding {agency}", enabled=not quiet) as progress:
+        manifest = encode_file(
+            input_path,
+            target,
+            agency=agency,
+            key=key,
+            schema=schema,
+            column_mapping=_parse_mapping(column_map, mappings),
+            overwrite=overwrite,
+            progress=progress,
+        )
+    counts = manifest.counts
+    click.echo(f"{target}: encoded {counts.encoded} of {counts.rows_in} rows, rejected {counts.rejected}")
+    for reason, count in sorted(counts.rejected_by_reason.items(), key=lambda item: -item[1]):
+        click.echo(f"  rejected {count:>7}  {reason}")
+    if counts.rejected:
+        click.echo(f"  row numbers and reasons: {target}/rejects.csv")
+
+
+@main.command()
+@click.argument("package", type=click.Path())
+@click.option("--verify/--no-verify", default=True, help="Verify checksums too.")
+@handle_errors
+def inspect(package: str, verify: bool) -> None:
+    """Print a package's manifest (schema, key fingerprint, counts, checksums)."""
+    from dalink.encode.package import read_manifest, read_package
+
+    manifest = read_package(package).manifest if verify else read_manifest(package)
+    click.echo(manifest.to_json(), nl=False)
+
+
+# --- commands ---

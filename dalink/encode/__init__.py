@@ -1,0 +1,1 @@
+"""Agency side: normalise identifiers, encode them as keyed Bloom filters, write packages."""

@@ -1,0 +1,279 @@
+"""Encode an agency extract into a package: normalise, validate, hash, harden, write.
+
+The flow per extract: read (text) → validate each row (a row with any unusable value is
+rejected with the first reason found, naming the column) → normalise identifiers → encode
+each field as a Bloom filter → keyed blocking keys → Parquet records + rejects + manifest.
+Every input row ends in exactly one of ``records.parquet`` or ``rejects.csv``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from dalink.encode import hardening
+from dalink.encode.blocking_keys import blocking_key_column
+from dalink.encode.bloom import FieldHasher, salt_value
+from dalink.encode.extract import Extract, read_extract
+from dalink.encode.normalise import normalise_series
+from dalink.encode.package import REJECT_COLUMNS, Manifest, RowCounts, write_package
+from dalink.encode.schema import IDENTIFIER_COLUMNS, FieldSpec, LinkageSchema, Salt, default_schema
+from dalink.errors import DalinkError, InputFileError, OutputExistsError
+from dalink.keys import PartnershipKey
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+ROLES = ("victim", "perpetrator", "child", "other")
+IDENTIFIER_KINDS = {
+    "given_name": "name",
+    "middle_name": "name",
+    "family_name": "name",
+    "date_of_birth": "date_of_birth",
+    "sex": "sex",
+    "postcode": "postcode",
+}
+MAX_CODE_LENGTH = 60
+ROW_CHUNK = 20_000
+
+
+@dataclass(frozen=True)
+class EncodingResult:
+    """Encoded records as an Arrow table, the rejects, and the count of rows read."""
+
+    table: pa.Table
+    rejects: pd.DataFrame
+    rows_in: int
+
+    @property
+    def counts(self) -> RowCounts:
+        by_reason = self.rejects["reason"].value_counts().sort_index()
+        return RowCounts(
+            rows_in=self.rows_in,
+            encoded=self.table.num_rows,
+            rejected=len(self.rejects),
+            rejected_by_reason={str(reason): int(count) for reason, count in by_reason.items()},
+        )
+
+
+class _RowRejector:
+    """Collects the first problem of each row; a row with a problem is never encoded."""
+
+    def __init__(self, rows: pd.DataFrame) -> None:
+        self.reason = pd.Series(None, index=rows.index, dtype=object)
+        self.column = pd.Series(None, index=rows.index, dtype=object)
+
+    def add(self, mask: pd.Series, column: str, reasons: pd.Series | str) -> None:
+        new = mask & self.reason.isna()
+        if not new.any():
+            return
+        self.column[new] = column
+        self.reason[new] = reasons[new] if isinstance(reasons, pd.Series) else reasons
+
+    @property
+    def rejected(self) -> pd.Series:
+        return self.reason.notna()
+
+
+def _code_column(values: pd.Series) -> pd.Series:
+    """Lower-case, snake-case text for event codes (event_type, role, risk_level, ...)."""
+    text = values.astype("string").str.strip().str.lower().str.replace(r"[\s\-]+", "_", regex=True)
+    return text.astype(object).where(text.notna() & (text != ""), None)
+
+
+def _validate_rows(rows: pd.DataFrame, today: datetime.date) -> tuple[pd.DataFrame, _RowRejector]:
+    """Normalise every column and note the first problem of each row."""
+    rejector = _RowRejector(rows)
+    clean = pd.DataFrame(index=rows.index)
+
+    record_id = rows["record_id"].astype("string").str.strip()
+    rejector.add(record_id.isna() | (record_id == ""), "record_id", "record_id is missing")
+    rejector.add(record_id.str.len() > 100, "record_id", "record_id is longer than 100 characters")
+    duplicated = record_id.notna() & record_id.duplicated(keep=False)
+    rejector.add(duplicated, "record_id", "record_id is not unique in the file")
+    clean["record_id"] = record_id.astype(object)
+
+    for column in IDENTIFIER_COLUMNS:
+        result = normalise_series(rows[column], IDENTIFIER_KINDS[column], today=today)
+        rejector.add(result.problems.notna(), column, result.problems)
+        clean[column] = result.values
+
+    event_date = normalise_series(rows["event_date"], "date_of_birth", today=today)
+    reasons = event_date.problems.astype("string").str.replace("date of birth", "event date", regex=False)
+    rejector.add(event_date.problems.notna(), "event_date", reasons.astype(object))
+    rejector.add(event_date.values.isna() & event_date.problems.isna(), "event_date", "event date is missing")
+    clean["event_date"] = event_date.values
+
+    local_authority = normalise_series(rows["local_authority"], "local_authority")
+    rejector.add(local_authority.problems.notna(), "local_authority", local_authority.problems)
+    clean["local_authority"] = local_authority.values
+
+    for column in ("event_type", "role", "risk_level", "referring_agency"):
+        codes = _code_column(rows[column])
+        rejector.add(codes.str.len() > MAX_CODE_LENGTH, column, f"{column} is longer than {MAX_CODE_LENGTH} characters")
+        clean[column] = codes
+    rejector.add(clean["event_type"].isna(), "event_type", "event_type is missing")
+    rejector.add(clean["role"].isna(), "role", "role is missing")
+    rejector.add(
+        clean["role"].notna() & ~clean["role"].isin(ROLES), "role", f"role is not one of {', '.join(ROLES)}"
+    )
+    no_identifiers = clean[["given_name", "family_name", "date_of_birth"]].isna().all(axis=1)
+    rejector.add(no_identifiers, "", "no given name, family name or date of birth to link on")
+    return clean, rejector
+
+
+def _field_filters(
+    clean: pd.DataFrame,
+    spec: FieldSpec,
+    key: PartnershipKey,
+    seeds: np.ndarray,
+    progress: Callable[[int], None] | None = None,
+) -> pa.Array:
+    """The hardened, packed Bloom filters of one field as fixed-size binary (null when missing)."""
+    values = clean[spec.name]
+    present = values.notna().to_numpy()
+    salt_steps = [step for step in spec.hardening if isinstance(step, Salt)]
+    if salt_steps:
+        salts = [
+            salt_value(salt_steps[0], dob, sex) for dob, sex in zip(clean["date_of_birth"], clean["sex"])
+        ]
+        keys = pd.MultiIndex.from_arrays([values.to_numpy(dtype=object), salts])
+    else:
+        keys = pd.Index(values.to_numpy(dtype=object))
+    codes, uniques = pd.factorize(keys[present])
+    hasher = FieldHasher(spec, key)
+    if salt_steps:
+        unique_matrix = hasher.matrix([value for value, _ in uniques], [salt for _, salt in uniques])
+    else:
+        unique_matrix = hasher.matrix(list(uniques))
+    steps = list(spec.hardening)
+    first_random = next((i for i, step in enumerate(steps) if not hardening.is_deterministic(step)), len(steps))
+    permutation_key = key.derive(f"permute/{spec.name}", 64)
+    unique_matrix = hardening.apply_steps(unique_matrix, steps[:first_random], permutation_key=permutation_key)
+    width = unique_matrix.shape[1]
+    packed = np.zeros((len(values), width // 8), dtype=np.uint8)
+    present_rows = np.flatnonzero(present)
+    field_seed = hardening.field_constant(key.derive("noise", 64), spec.name)
+    for start in range(0, len(present_rows), ROW_CHUNK):
+        rows = present_rows[start : start + ROW_CHUNK]
+        matrix = unique_matrix[codes[start : start + ROW_CHUNK]]
+        matrix = hardening.apply_steps(
+            matrix, steps[first_random:], permutation_key=permutation_key, seeds=seeds[rows], field_seed=field_seed
+        )
+        packed[rows] = np.packbits(matrix, axis=1)
+        if progress is not None:
+            progress(len(rows))
+    validity = pa.array(present).buffers()[1] if not present.all() else None
+    return pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(width // 8), len(values), [validity, pa.py_buffer(packed.tobytes())], null_count=int((~present).sum())
+    )
+
+
+def encode_frame(
+    extract: Extract,
+    *,
+    agency: str,
+    key: PartnershipKey,
+    schema: LinkageSchema | None = None,
+    today: datetime.date | None = None,
+    progress: Progress | None = None,
+) -> EncodingResult:
+    """Encode the rows of an extract (the library form of ``dalink encode``)."""
+    schema = schema or default_schema()
+    today = today or datetime.date.today()
+    started = time.perf_counter()
+    rows = extract.rows
+    clean, rejector = _validate_rows(rows, today)
+    logger.info("validated %d rows in %.2fs", len(rows), time.perf_counter() - started)
+
+    keep = ~rejector.rejected
+    row_rejects = pd.DataFrame(
+        {
+            "row_number": rows.loc[~keep, "row_number"],
+            "record_id": clean.loc[~keep, "record_id"],
+            "column": rejector.column[~keep],
+            "reason": rejector.reason[~keep],
+        }
+    )
+    rejects = pd.concat([pd.DataFrame(extract.rejects, columns=REJECT_COLUMNS), row_rejects], ignore_index=True)
+    rejects = rejects.sort_values("row_number", kind="stable").reset_index(drop=True)
+
+    clean = clean[keep].reset_index(drop=True)
+    safe_accommodation = clean["event_type"].isin(schema.safe_accommodation_event_types)
+    clean.loc[safe_accommodation, "postcode"] = None
+
+    total = len(clean) * len(schema.fields)
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(done, total)
+
+    seeds = hardening.record_seeds(key.derive("noise", 64), agency, clean["record_id"].tolist())
+    columns: dict[str, pa.Array] = {
+        "record_id": pa.array(clean["record_id"], type=pa.string()),
+        "event_date": pa.array(pd.to_datetime(clean["event_date"]).dt.date, type=pa.date32()),
+    }
+    for name in ("event_type", "local_authority", "role", "risk_level", "referring_agency"):
+        columns[name] = pa.array(clean[name], type=pa.string())
+    for spec in schema.fields:
+        columns[f"bf_{spec.name}"] = _field_filters(clean, spec, key, seeds, advance)
+        skipped = int(clean[spec.name].isna().sum())
+        if skipped:
+            advance(skipped)
+    for block in schema.blocking_keys:
+        columns[f"bk_{block.name}"] = pa.array(blocking_key_column(clean, block, key), type=pa.int64())
+    table = pa.table(columns)
+    logger.info("encoded %d records in %.2fs", table.num_rows, time.perf_counter() - started)
+    return EncodingResult(table=table, rejects=rejects, rows_in=extract.rows_read)
+
+
+def encode_file(
+    input_path: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    agency: str,
+    key: PartnershipKey,
+    schema: LinkageSchema | None = None,
+    column_mapping: Mapping[str, str] | None = None,
+    today: datetime.date | None = None,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> Manifest:
+    """Read an extract, encode it and write the package ``output`` atomically."""
+    if not agency or not agency.replace("_", "").replace("-", "").isalnum():
+        raise InputFileError(f"agency name must be letters, digits, '-' or '_' (got {len(agency)} characters)")
+    output_path = Path(output)
+    if output_path.exists() and not overwrite:
+        raise OutputExistsError(f"{output_path}: the output exists; choose another path or remove it first")
+    schema = schema or default_schema()
+    extract = read_extract(input_path, column_mapping=column_mapping)
+    result = encode_frame(extract, agency=agency, key=key, schema=schema, today=today, progress=progress)
+    counts = result.counts
+    if counts.rows_in != counts.encoded + counts.rejected:  # pragma: no cover - a bug, never user error
+        raise DalinkError(f"{input_path}: internal error: row counts do not reconcile; nothing was written")
+    return write_package(
+        output_path,
+        table=result.table,
+        rejects=result.rejects,
+        overwrite=overwrite,
+        manifest_fields={
+            "agency": agency,
+            "source_name": Path(input_path).name,
+            "schema": schema,
+            "schema_hash": schema.hash,
+            "key_fingerprint": key.fingerprint,
+            "counts": counts,
+        },
+    )

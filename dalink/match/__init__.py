@@ -1,0 +1,1 @@
+"""Trusted linker: load packages, block, compare, estimate the model, cluster into entities."""
