@@ -61,6 +61,8 @@ def hash_blocking_text(block_key: bytes, text: str) -> int:
 
 def blocking_key_column(normalised: pd.DataFrame, spec: BlockingKeySpec, key: PartnershipKey) -> pd.Series:
     """One blocking key for every row of ``normalised`` (nullable Int64; missing where a part is)."""
+    if normalised.empty:
+        return pd.Series(pd.array([], dtype="Int64"), index=normalised.index, name=f"bk_{spec.name}")
     block_key = key.derive(f"block/{spec.name}", 64)
     fields = sorted({part.field for part in spec.parts})
     combined = normalised[fields].astype(object).where(normalised[fields].notna(), None)

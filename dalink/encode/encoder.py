@@ -159,7 +159,7 @@ def _field_filters(
     first_random = next((i for i, step in enumerate(steps) if not hardening.is_deterministic(step)), len(steps))
     permutation_key = key.derive(f"permute/{spec.name}", 64)
     unique_matrix = hardening.apply_steps(unique_matrix, steps[:first_random], permutation_key=permutation_key)
-    width = unique_matrix.shape[1]
+    width = spec.encoded_bits
     packed = np.zeros((len(values), width // 8), dtype=np.uint8)
     present_rows = np.flatnonzero(present)
     field_seed = hardening.field_constant(key.derive("noise", 64), spec.name)

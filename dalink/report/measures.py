@@ -267,6 +267,50 @@ def _event_days(values: pd.Series) -> np.ndarray:
     return as_days.view(np.int64)
 
 
+def _sort_order(
+    entity: np.ndarray, days: np.ndarray, agency: np.ndarray, record_id: pd.Series
+) -> np.ndarray:
+    """Row order by person, date, agency name, then record_id.
+
+    One argsort of a combined int64 key is about three times faster than ``np.lexsort`` on
+    three keys. Only rows tied on (person, date, agency) need their record_id compared, and
+    factorising a million record_ids on every call would dominate the run time, so only those
+    rows are ranked.
+    """
+    count = len(entity)
+    if count == 0:
+        return np.zeros(0, dtype=np.int64)
+    day_offset = days - days.min()
+    day_span = int(day_offset.max()) + 1
+    agency_span = int(agency.max()) + 1
+    entity_span = int(entity.max()) + 1
+    if entity_span * day_span * agency_span >= 2**62:
+        order = np.lexsort((agency, days, entity))
+        sorted_key = np.stack([entity[order], days[order], agency[order]])
+        tied_with_previous = (sorted_key[:, 1:] == sorted_key[:, :-1]).all(axis=0)
+        key = None
+    else:
+        key = (entity * day_span + day_offset) * agency_span + agency
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+        tied_with_previous = sorted_key[1:] == sorted_key[:-1]
+    if not tied_with_previous.any():
+        return order
+    tied = np.zeros(count, dtype=bool)
+    tied[1:] |= tied_with_previous
+    tied[:-1] |= tied_with_previous
+    tied_rows = order[tied]
+    record_rank = np.zeros(count, dtype=np.int64)
+    tied_codes, tied_uniques = pd.factorize(
+        record_id.to_numpy()[tied_rows], sort=True, use_na_sentinel=False
+    )
+    record_rank[tied_rows] = tied_codes
+    rank_span = len(tied_uniques) + 1
+    if key is not None and int(sorted_key[-1]) < 2**62 // rank_span:
+        return np.argsort(key * rank_span + record_rank, kind="stable")
+    return np.lexsort((record_rank, agency, days, entity))
+
+
 def _prepare(events: pd.DataFrame, parameters: MeasureParameters) -> _SortedEvents:
     missing_columns = [column for column in REQUIRED_COLUMNS if column not in events.columns]
     if missing_columns:
@@ -305,28 +349,7 @@ def _prepare(events: pd.DataFrame, parameters: MeasureParameters) -> _SortedEven
     )
     local_authority, local_authority_names = _normalised_codes(events["local_authority"], upper=True)
 
-    order = np.lexsort((agency, days, entity))
-    entity_sorted = entity[order]
-    days_sorted = days[order]
-    agency_sorted = agency[order]
-    tied_with_previous = (
-        (entity_sorted[1:] == entity_sorted[:-1])
-        & (days_sorted[1:] == days_sorted[:-1])
-        & (agency_sorted[1:] == agency_sorted[:-1])
-    )
-    if tied_with_previous.any():
-        # Only the tied rows need their record_id compared; factorising a million record_ids
-        # on every call would dominate the run time.
-        tied = np.zeros(len(order), dtype=bool)
-        tied[1:] |= tied_with_previous
-        tied[:-1] |= tied_with_previous
-        tied_rows = order[tied]
-        record_rank = np.zeros(len(order), dtype=np.int64)
-        tied_codes, _ = pd.factorize(
-            events["record_id"].to_numpy()[tied_rows], sort=True, use_na_sentinel=False
-        )
-        record_rank[tied_rows] = tied_codes
-        order = np.lexsort((record_rank, agency, days, entity))
+    order = _sort_order(entity, days, agency, events["record_id"])
 
     return _SortedEvents(
         entity=entity[order],
@@ -371,7 +394,7 @@ def episode_starts(group: np.ndarray, days: np.ndarray, episode_days: int) -> np
     offset = days - days.min()
     span = int(offset.max()) + int(episode_days) + 1
     key = group * span + offset
-    next_start = np.searchsorted(key, key + int(episode_days), side="right")
+    next_start = np.searchsorted(key, key + int(episode_days), side="left")
     frontier = np.flatnonzero(_group_starts(group))
     while frontier.size:
         is_start[frontier] = True
@@ -383,10 +406,20 @@ def episode_starts(group: np.ndarray, days: np.ndarray, episode_days: int) -> np
     return is_start
 
 
+def _distinct_sorted(values: np.ndarray) -> np.ndarray:
+    """Distinct values of a sorted array (cheaper than ``np.unique``, which hashes)."""
+    if len(values) == 0:
+        return values
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    return values[keep]
+
+
 def repeat_groups(
     group: np.ndarray, days: np.ndarray, episode_days: int, repeat_days: int
 ) -> np.ndarray:
-    """Distinct group codes with an episode starting at most ``repeat_days`` after the previous.
+    """Distinct group codes (ascending) with an episode starting at most ``repeat_days`` after
+    the start of the previous one.
 
     Input sorted by ``group`` then ``days`` (victim events only).
     """
@@ -396,7 +429,7 @@ def repeat_groups(
     is_repeat = (start_group[1:] == start_group[:-1]) & (
         start_days[1:] - start_days[:-1] <= repeat_days
     )
-    return np.unique(start_group[1:][is_repeat])
+    return _distinct_sorted(start_group[1:][is_repeat])
 
 
 def _referral_mask(prepared: _SortedEvents, parameters: MeasureParameters) -> np.ndarray:
@@ -443,48 +476,52 @@ def compute_measures(
     victim_entity = entity[victim_rows]
     victim_days = days[victim_rows]
     victim_agency = agency[victim_rows]
-    victim_ids = np.unique(victim_entity)
+    persons = prepared.persons
     repeat_ids = repeat_groups(
         victim_entity, victim_days, parameters.episode_days, parameters.repeat_days
     )
-    agency_group = victim_entity * max(agency_count, 1) + victim_agency
+    groups_per_person = max(agency_count, 1)
+    agency_group = victim_entity * groups_per_person + victim_agency
     by_agency = np.argsort(agency_group, kind="stable")  # keeps date order within a group
+    agency_group = agency_group[by_agency]
     repeat_agency_groups = repeat_groups(
-        agency_group[by_agency],
+        agency_group,
         victim_days[by_agency],
         parameters.episode_days,
         parameters.repeat_days,
     )
-    seen_by_some_agency = np.unique(repeat_agency_groups // max(agency_count, 1))
-    hidden_ids = np.setdiff1d(repeat_ids, seen_by_some_agency, assume_unique=True)
+    is_repeat = np.zeros(persons, dtype=bool)
+    is_repeat[repeat_ids] = True
+    seen_by_some_agency = np.zeros(persons, dtype=bool)
+    seen_by_some_agency[repeat_agency_groups // groups_per_person] = True
+    hidden_repeat_victims = int((is_repeat & ~seen_by_some_agency).sum())
 
-    victim_pairs = np.unique(agency_group)
-    victim_pair_entity = victim_pairs // max(agency_count, 1)
-    victim_pair_agency = victim_pairs % max(agency_count, 1)
+    victim_pairs = _distinct_sorted(agency_group)
+    victim_pair_entity = victim_pairs // groups_per_person
+    victim_pair_agency = victim_pairs % groups_per_person
+    victims = int(_distinct_sorted(victim_entity).size)
     victims_by_agency = pd.Series(
         np.bincount(victim_pair_agency, minlength=agency_count).astype(np.int64),
         index=agency_index,
         name="victims",
     )
-    is_repeat_entity = np.zeros(prepared.persons, dtype=bool)
-    is_repeat_entity[repeat_ids] = True
     repeat_victims_by_agency = pd.Series(
         np.bincount(
-            victim_pair_agency[is_repeat_entity[victim_pair_entity]], minlength=agency_count
+            victim_pair_agency[is_repeat[victim_pair_entity]], minlength=agency_count
         ).astype(np.int64),
         index=agency_index,
         name="repeat_victims",
     )
     repeat_victims_seen_by_agency = pd.Series(
-        np.bincount(
-            repeat_agency_groups % max(agency_count, 1), minlength=agency_count
-        ).astype(np.int64),
+        np.bincount(repeat_agency_groups % groups_per_person, minlength=agency_count).astype(
+            np.int64
+        ),
         index=agency_index,
         name="repeat_victims_seen_by_agency",
     )
 
     # Agency overlap: persons (any role) known to both agencies.
-    known = np.zeros((prepared.persons, agency_count), dtype=np.float64)
+    known = np.zeros((persons, agency_count), dtype=np.float64)
     known[entity, agency] = 1.0
     overlap = np.rint(known.T @ known).astype(np.int64)
     agency_overlap = pd.DataFrame(
@@ -498,7 +535,7 @@ def compute_measures(
     destination = local_authority[1:]
     is_move = same_person & (origin >= 0) & (destination >= 0) & (origin != destination)
     moves = int(is_move.sum())
-    movers = int(np.unique(entity[1:][is_move]).size)
+    movers = int(_distinct_sorted(entity[1:][is_move]).size)
     authority_count = len(prepared.local_authority_names)
     pair_counts = np.bincount(
         origin[is_move] * authority_count + destination[is_move],
@@ -563,7 +600,6 @@ def compute_measures(
             }
         )
 
-    victims = int(victim_ids.size)
     repeat_victims = int(repeat_ids.size)
     return Measures(
         parameters=parameters,
@@ -572,7 +608,7 @@ def compute_measures(
         persons=prepared.persons,
         victims=victims,
         repeat_victims=repeat_victims,
-        hidden_repeat_victims=int(hidden_ids.size),
+        hidden_repeat_victims=hidden_repeat_victims,
         movers=movers,
         moves=moves,
         referrals=len(referral_rows),

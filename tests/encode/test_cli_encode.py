@@ -1,0 +1,158 @@
+"""The encode CLI end to end, including every bad input the issue lists and leak scans."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from conftest import SAMPLE_ROWS, TEST_SECRET
+from dalink.cli import main
+
+IDENTIFIER_VALUES = sorted(
+    {value for row in SAMPLE_ROWS for value in row[1:7] if value and len(value) > 3}, key=len, reverse=True
+)
+
+
+def run(*args: str, env: dict | None = None):
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def package_text(directory: Path) -> str:
+    return "\n".join(path.read_bytes().decode("latin-1") for path in directory.rglob("*") if path.is_file())
+
+
+def test_keygen_then_encode_then_inspect(tmp_path: Path, sample_csv: Path) -> None:
+    key_path = tmp_path / "p.key"
+    result = run("keygen", "-o", str(key_path))
+    assert result.exit_code == 0 and "fingerprint" in result.output
+    assert run("keygen", "-o", str(key_path)).exit_code == 1
+    output = tmp_path / "police.dalink"
+    result = run("encode", str(sample_csv), "--agency", "police", "--key-file", str(key_path), "-o", str(output), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "encoded 5 of 5 rows" in result.output
+    result = run("inspect", str(output))
+    assert result.exit_code == 0 and json.loads(result.output)["agency"] == "police"
+
+
+def test_no_identifier_or_key_leaks_anywhere(tmp_path: Path, sample_csv: Path, key_file: Path) -> None:
+    output = tmp_path / "police.dalink"
+    result = run("-v", "encode", str(sample_csv), "--agency", "police", "--key-file", str(key_file), "-o", str(output))
+    assert result.exit_code == 0
+    haystack = (package_text(output) + result.output).lower()
+    assert TEST_SECRET.hex() not in haystack
+    for value in IDENTIFIER_VALUES:
+        assert value.lower() not in haystack, "an identifier value leaked into the package or the CLI output"
+    for field in ("whitcombe", "alexandra", "raghunathan", "kowalczyk", "1985-03-12", "al1 3jx"):
+        assert field not in haystack
+
+
+def test_key_from_environment(tmp_path: Path, sample_csv: Path) -> None:
+    result = run("encode", str(sample_csv), "--agency", "police", "-o", str(tmp_path / "x.dalink"), "--quiet",
+                 env={"DALINK_KEY": TEST_SECRET.hex(), "DALINK_KEY_FILE": ""})
+    assert result.exit_code == 0, result.output
+
+
+def test_column_mapping(tmp_path: Path, sample_csv: Path, key_file: Path) -> None:
+    frame = pd.read_csv(sample_csv, dtype=str).rename(columns={"given_name": "Forename", "family_name": "Surname"})
+    renamed = tmp_path / "renamed.csv"
+    frame.to_csv(renamed, index=False)
+    mapping = tmp_path / "map.json"
+    mapping.write_text(json.dumps({"given_name": "Forename"}))
+    result = run("encode", str(renamed), "--agency", "police", "--key-file", str(key_file), "--quiet",
+                 "--column-map", str(mapping), "--map", "family_name=Surname", "-o", str(tmp_path / "m.dalink"))
+    assert result.exit_code == 0, result.output
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+HEADER = b"record_id,given_name,middle_name,family_name,date_of_birth,sex,postcode,event_date,event_type,local_authority,role\n"
+ROW = b"A1,Ann,,Smith,01/02/1980,F,SG1 1AA,2024-01-01,incident,E07000243,victim\n"
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"", "empty"),
+        (HEADER, "no data rows"),
+        (HEADER.replace(b"given_name,", b""), "missing required column(s): given_name"),
+        (HEADER.replace(b",", b" ") + ROW.replace(b",", b" "), "delimiter"),
+    ],
+)
+def test_whole_file_problems_fail_cleanly(tmp_path: Path, key_file: Path, content: bytes, expected: str) -> None:
+    source = write(tmp_path / "in.csv", content)
+    output = tmp_path / "out.dalink"
+    result = run("encode", str(source), "--agency", "police", "--key-file", str(key_file), "-o", str(output), "--quiet")
+    assert result.exit_code == 1
+    assert expected in result.output and str(source) in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    "content, encoded, rejected",
+    [
+        (HEADER + ROW + b"A2,Bo,,Li\n", 1, 1),  # ragged row
+        (HEADER.replace(b",", b";") + ROW.replace(b",", b";"), 1, 0),  # semicolon delimiter
+        ("\ufeff".encode("utf-8") + HEADER + "A1,Zoë,,Brontë,01/02/1980,F,,2024-01-01,incident,,victim\n".encode(), 1, 0),
+        (HEADER + "A1,Zoë,,Brontë,01/02/1980,F,,2024-01-01,incident,,victim\n".encode("latin-1"), 1, 0),
+        (HEADER + ROW + ROW, 0, 2),  # duplicate record ids
+        (HEADER + ROW.replace(b"01/02/1980", b"01/02/2090") + ROW.replace(b"A1", b"A2").replace(b"Ann", b"A" * 10000), 0, 2),
+        (HEADER + ROW.replace(b"SG1 1AA", b"Q" * 40), 0, 1),
+    ],
+)
+def test_row_problems_are_rejected_with_reasons(
+    tmp_path: Path, key_file: Path, content: bytes, encoded: int, rejected: int
+) -> None:
+    source = write(tmp_path / "in.csv", content)
+    output = tmp_path / "out.dalink"
+    result = run("encode", str(source), "--agency", "police", "--key-file", str(key_file), "-o", str(output), "--quiet")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((output / "manifest.json").read_text())
+    assert manifest["counts"]["encoded"] == encoded and manifest["counts"]["rejected"] == rejected
+    rejects = pd.read_csv(output / "rejects.csv")
+    assert len(rejects) == rejected and rejects["reason"].notna().all()
+    text = package_text(output) + result.output
+    for secret in ("Smith", "Bront", "Q" * 12, "A" * 24, "2090"):
+        assert secret not in text
+
+
+@pytest.mark.parametrize("key_content", [None, "", "abc", "00" * 8])
+def test_missing_or_short_key(tmp_path: Path, sample_csv: Path, key_content: str | None) -> None:
+    key_path = tmp_path / "k.key"
+    if key_content is not None:
+        key_path.write_text(key_content)
+    output = tmp_path / "out.dalink"
+    result = run("encode", str(sample_csv), "--agency", "police", "--key-file", str(key_path), "-o", str(output),
+                 env={"DALINK_KEY": ""})
+    assert result.exit_code == 1 and "key" in result.output
+    assert not output.exists()
+
+
+def test_existing_output_refused(tmp_path: Path, sample_csv: Path, key_file: Path) -> None:
+    output = tmp_path / "out.dalink"
+    output.mkdir()
+    result = run("encode", str(sample_csv), "--agency", "police", "--key-file", str(key_file), "-o", str(output))
+    assert result.exit_code == 1 and "exists" in result.output
+
+
+def test_parquet_and_excel_inputs(tmp_path: Path, sample_csv: Path, key_file: Path) -> None:
+    frame = pd.read_csv(sample_csv, dtype=str)
+    frame.to_parquet(tmp_path / "in.parquet")
+    frame.to_excel(tmp_path / "in.xlsx", index=False)
+    for name in ("in.parquet", "in.xlsx"):
+        output = tmp_path / f"{name}.dalink"
+        result = run("encode", str(tmp_path / name), "--agency", "police", "--key-file", str(key_file), "-o", str(output), "--quiet")
+        assert result.exit_code == 0, result.output
+        assert json.loads((output / "manifest.json").read_text())["counts"]["encoded"] == 5
+
+
+def test_help_lists_options() -> None:
+    result = run("encode", "--help")
+    assert "--key-file" in result.output and "--column-map" in result.output
