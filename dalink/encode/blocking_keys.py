@@ -1,10 +1,15 @@
 """Keyed blocking keys: which records the linker should compare at all.
 
-A blocking key is a keyed 64-bit BLAKE2b hash of a few coarse identifier parts (a surname's
-Soundex code and the birth year, say). Records that share a key become candidate pairs.
-The hash is keyed with a per-key HKDF subkey, so the linker cannot test guesses; but equal
-inputs give equal keys, so a blocking key is as frequency-skewed as its parts: combine parts
-so that no single key value is common (the privacy audit measures this).
+A blocking key combines a few coarse identifier parts (a surname's Soundex code and the
+birth year, say); records that share a key become candidate pairs. Each transformed part
+value is hashed with a keyed 64-bit BLAKE2b under the blocking key's own HKDF subkey, and
+the part hashes are combined with the SplitMix64 mixer. The linker therefore cannot test
+guesses without the key. Equal inputs still give equal keys, so a blocking key is as
+frequency-skewed as its parts: combine parts so that no single key value is common (the
+privacy audit measures this).
+
+Work is done per distinct part value (a few thousand surnames, not a million rows), then
+combined with vectorised integer arithmetic.
 """
 
 from __future__ import annotations
@@ -14,13 +19,16 @@ import hashlib
 import numpy as np
 import pandas as pd
 
+from dalink.encode.hardening import splitmix64
 from dalink.encode.schema import BlockingKeySpec, BlockingPart
 from dalink.keys import PartnershipKey
+
+_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 
 
 def part_value(value: str | None, part: BlockingPart) -> str | None:
     """The transformed value of one part, or None if it cannot be formed."""
-    if value is None or value == "":
+    if value is None or value == "" or value != value:
         return None
     transform = part.transform
     if transform == "value":
@@ -40,38 +48,57 @@ def part_value(value: str | None, part: BlockingPart) -> str | None:
     return normalise.phonetic_code(value, transform)
 
 
-def blocking_key_text(values: dict[str, str | None], spec: BlockingKeySpec) -> str | None:
-    """The text hashed for one record (None when any part is missing)."""
-    parts = []
+def part_text(part: BlockingPart, transformed: str, *, unordered: bool) -> str:
+    """What is hashed for one part. Unordered keys drop the field name so swapped parts agree."""
+    return f"{part.transform}={transformed}" if unordered else f"{part.field}.{part.transform}={transformed}"
+
+
+def hash_part(block_key: bytes, text: str) -> int:
+    """Keyed 64-bit hash of one part (unsigned)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), key=block_key, digest_size=8).digest(), "little")
+
+
+def combine_part_hashes(part_hashes: list[np.ndarray], *, unordered: bool) -> np.ndarray:
+    """Mix part hashes (uint64 arrays) into one key; sorted first when the key is unordered."""
+    stacked = np.stack(part_hashes, axis=1)
+    if unordered:
+        stacked = np.sort(stacked, axis=1)
+    combined = np.zeros(stacked.shape[0], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for column in range(stacked.shape[1]):
+            combined = splitmix64(combined * _MULTIPLIER + stacked[:, column])
+    return combined
+
+
+def blocking_key_reference(values: dict[str, str | None], spec: BlockingKeySpec, key: PartnershipKey) -> int | None:
+    """The blocking key of one normalised record, computed plainly (the specification)."""
+    block_key = key.derive(f"block/{spec.name}", 64)
+    hashes = []
     for part in spec.parts:
         transformed = part_value(values.get(part.field), part)
         if transformed is None:
             return None
-        parts.append(f"{part.field}.{part.transform}={transformed}")
-    if spec.unordered:
-        parts = sorted(transformed.partition("=")[2] for transformed in parts)
-    return "\x1f".join(parts)
-
-
-def hash_blocking_text(block_key: bytes, text: str) -> int:
-    """Keyed 64-bit hash, as a signed integer (Parquet's int64)."""
-    digest = hashlib.blake2b(text.encode("utf-8"), key=block_key, digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
+        hashes.append(np.array([hash_part(block_key, part_text(part, transformed, unordered=spec.unordered))], dtype=np.uint64))
+    return int(combine_part_hashes(hashes, unordered=spec.unordered).view(np.int64)[0])
 
 
 def blocking_key_column(normalised: pd.DataFrame, spec: BlockingKeySpec, key: PartnershipKey) -> pd.Series:
     """One blocking key for every row of ``normalised`` (nullable Int64; missing where a part is)."""
-    if normalised.empty:
-        return pd.Series(pd.array([], dtype="Int64"), index=normalised.index, name=f"bk_{spec.name}")
     block_key = key.derive(f"block/{spec.name}", 64)
-    fields = sorted({part.field for part in spec.parts})
-    combined = normalised[fields].astype(object).where(normalised[fields].notna(), None)
-    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(combined), use_na_sentinel=False)
-    hashed: list[int | None] = []
-    for combination in uniques:
-        values = dict(zip(fields, combination if isinstance(combination, tuple) else (combination,)))
-        values = {name: (None if value is None or value != value else value) for name, value in values.items()}
-        text = blocking_key_text(values, spec)
-        hashed.append(None if text is None else hash_blocking_text(block_key, text))
-    lookup = pd.array(hashed, dtype="Int64")
-    return pd.Series(lookup[np.asarray(codes)], index=normalised.index, name=f"bk_{spec.name}")
+    missing = np.zeros(len(normalised), dtype=bool)
+    part_hashes = []
+    for part in spec.parts:
+        codes, uniques = pd.factorize(normalised[part.field].astype(object), use_na_sentinel=True)
+        hashed = np.zeros(len(uniques) + 1, dtype=np.uint64)
+        valid = np.zeros(len(uniques) + 1, dtype=bool)
+        for index, value in enumerate(uniques):
+            transformed = part_value(value, part)
+            if transformed is not None:
+                hashed[index] = hash_part(block_key, part_text(part, transformed, unordered=spec.unordered))
+                valid[index] = True
+        missing |= ~valid[codes]  # code -1 picks the final, invalid slot
+        part_hashes.append(hashed[codes])
+    if not part_hashes or len(normalised) == 0:
+        return pd.Series(pd.array([], dtype="Int64"), index=normalised.index, name=f"bk_{spec.name}")
+    combined = combine_part_hashes(part_hashes, unordered=spec.unordered).view(np.int64)
+    return pd.Series(pd.arrays.IntegerArray(combined, missing), index=normalised.index, name=f"bk_{spec.name}")

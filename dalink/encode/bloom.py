@@ -18,6 +18,7 @@ import hashlib
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 from dalink.encode.schema import FieldSpec, Salt
 from dalink.encode.tokenise import field_tokens
@@ -78,14 +79,25 @@ class FieldHasher:
         return result
 
     def matrix(self, values: Sequence[str], salts: Sequence[str | None] | None = None) -> np.ndarray:
-        """A boolean matrix, one row per value (values must not be missing)."""
+        """A boolean matrix, one row per value (values must not be missing).
+
+        Tokens of all values are gathered first, distinct tokens hashed once, and the bits
+        scattered with one vectorised assignment.
+        """
         matrix = np.zeros((len(values), self.spec.bits), dtype=bool)
-        rows: list[int] = []
-        columns: list[int] = []
+        owners: list[int] = []
+        tokens: list[str] = []
         for row, value in enumerate(values):
-            positions = self.value_positions(value, None if salts is None else salts[row])
-            rows.extend([row] * len(positions))
-            columns.extend(positions)
-        if rows:
-            matrix[np.asarray(rows, dtype=np.int64), np.asarray(columns, dtype=np.int64)] = True
+            value_tokens = field_tokens(value, self.spec)
+            if salts is not None:
+                value_tokens = [salted(token, salts[row]) for token in value_tokens]
+            tokens.extend(value_tokens)
+            owners.extend([row] * len(value_tokens))
+        if not tokens:
+            return matrix
+        token_codes, distinct_tokens = pd.factorize(pd.Series(tokens, dtype=object))
+        table = np.array([self.positions(token) for token in distinct_tokens], dtype=np.int64)
+        columns = table[token_codes]
+        rows = np.repeat(np.asarray(owners, dtype=np.int64), columns.shape[1])
+        matrix[rows, columns.ravel()] = True
         return matrix

@@ -307,9 +307,10 @@ class _FeatureHasher:
         return list(zip(tokens, hashing.strategy.insertions_per_token(len(tokens))))
 
     def token_positions(self, token: str, insertions: int) -> list[int]:
+        """:meth:`hash_token`, cached (the reference path's cache; the fast path keeps packed rows)."""
         cached = self._token_positions.get((token, insertions))
         if cached is None:
-            cached = self._hash_token(token.encode(self.feature.encoding), insertions)
+            cached = self.hash_token(token, insertions)
             self._token_positions[(token, insertions)] = cached
         return cached
 
@@ -321,11 +322,12 @@ class _FeatureHasher:
             for position in self.token_positions(token, insertions)
         ]
 
-    def _hash_token(self, token: bytes, insertions: int) -> list[int]:
+    def hash_token(self, token: str, insertions: int) -> list[int]:
+        token_bytes = token.encode(self.feature.encoding)
         hash_spec = self.feature.hashing.hash
         if isinstance(hash_spec, BlakeHash):
-            return _blake_positions(token, insertions, self.keys, self.bits)
-        return _double_hash_positions(token, insertions, self.keys, self.bits, bool(hash_spec.prevent_singularity))
+            return _blake_positions(token_bytes, insertions, self.keys, self.bits)
+        return _double_hash_positions(token_bytes, insertions, self.keys, self.bits, bool(hash_spec.prevent_singularity))
 
 
 def _hashers(schema: ClkhashSchema, secret: bytes, validate: bool) -> list[tuple[int, _FeatureHasher]]:
@@ -418,30 +420,43 @@ class _FeatureRows:
         new_codes = np.flatnonzero(known < 0)
         failures: dict[int, str] = {}
         for start in range(0, len(new_codes), _NEW_VALUES_PER_BATCH):
-            token_lists, good = [], []
+            token_lists, good, new_token_positions = [], [], []
             for code in new_codes[start : start + _NEW_VALUES_PER_BATCH].tolist():
                 try:
-                    token_lists.append(self._token_indices(distinct[code]))
+                    token_lists.append(self._token_indices(distinct[code], new_token_positions))
                     good.append(code)
                 except _ValueProblem as problem:
                     failures[code] = str(problem)
+            self.token_rows.append(self._packed(new_token_positions))
             known[good] = self._add_values([distinct[code] for code in good], token_lists)
         if failures:
             first = int(np.flatnonzero(np.isin(codes, list(failures)))[0])
             return _Failure(first, failures[int(codes[first])])
         return known[codes]
 
-    def _token_indices(self, value: str) -> list[int]:
+    def _token_indices(self, value: str, new_token_positions: list[list[int]]) -> list[int]:
+        """Row indices of the value's tokens; unseen tokens are hashed and queued for packing."""
         indices = []
         for token_key in self.hasher.tokens(value):
             index = self.token_index.get(token_key)
             if index is None:
-                bitmap = np.zeros(self.words * 64, dtype=np.bool_)
-                bitmap[self.hasher.token_positions(*token_key)] = True
-                index = int(self.token_rows.append(np.packbits(bitmap).view(np.uint64)[np.newaxis])[0])
+                index = self.token_rows.count + len(new_token_positions)
+                new_token_positions.append(self.hasher.hash_token(*token_key))
                 self.token_index[token_key] = index
             indices.append(index)
         return indices
+
+    def _packed(self, positions: list[list[int]]) -> np.ndarray:
+        """Packed rows with the given bits set, built in batches to bound memory."""
+        packed = np.zeros((len(positions), self.words), dtype=np.uint64)
+        for start in range(0, len(positions), _NEW_VALUES_PER_BATCH):
+            batch = positions[start : start + _NEW_VALUES_PER_BATCH]
+            lengths = np.fromiter(map(len, batch), dtype=np.int64, count=len(batch))
+            bitmap = np.zeros((len(batch), self.words * 64), dtype=np.bool_)
+            columns = np.fromiter((bit for each in batch for bit in each), dtype=np.int64, count=int(lengths.sum()))
+            bitmap[np.repeat(np.arange(len(batch)), lengths), columns] = True
+            packed[start : start + len(batch)] = np.packbits(bitmap, axis=1).view(np.uint64)
+        return packed
 
     def _add_values(self, values: list[str], token_lists: list[list[int]]) -> np.ndarray:
         lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))

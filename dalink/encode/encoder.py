@@ -85,9 +85,12 @@ class _RowRejector:
 
 
 def _code_column(values: pd.Series) -> pd.Series:
-    """Lower-case, snake-case text for event codes (event_type, role, risk_level, ...)."""
-    text = values.astype("string").str.strip().str.lower().str.replace(r"[\s\-]+", "_", regex=True)
-    return text.astype(object).where(text.notna() & (text != ""), None)
+    """Lower-case, snake-case text for event codes (event_type, role, risk_level, ...), per distinct value."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    text = pd.Series(uniques, dtype=object).astype(str).str.strip().str.lower()
+    text = text.str.replace(r"[\s\-]+", "_", regex=True)
+    cleaned = np.append(text.where(text != "", None).to_numpy(dtype=object), None)
+    return pd.Series(cleaned[codes], index=values.index, dtype=object)
 
 
 def _validate_rows(rows: pd.DataFrame, today: datetime.date) -> tuple[pd.DataFrame, _RowRejector]:
@@ -95,7 +98,7 @@ def _validate_rows(rows: pd.DataFrame, today: datetime.date) -> tuple[pd.DataFra
     rejector = _RowRejector(rows)
     clean = pd.DataFrame(index=rows.index)
 
-    record_id = rows["record_id"].astype("string").str.strip()
+    record_id = rows["record_id"].astype("string")
     rejector.add(record_id.isna() | (record_id == ""), "record_id", "record_id is missing")
     rejector.add(record_id.str.len() > 100, "record_id", "record_id is longer than 100 characters")
     duplicated = record_id.notna() & record_id.duplicated(keep=False)

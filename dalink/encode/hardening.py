@@ -13,10 +13,14 @@ records is flipped differently.
 
 from __future__ import annotations
 
+import base64
+import functools
 import hashlib
+import math
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 from dalink.encode.schema import Balance, HardeningStep, RandomBitFlip, Rule90, Salt, XorFold
 
@@ -42,13 +46,14 @@ def splitmix64_int(value: int) -> int:
 
 
 def record_seeds(noise_key: bytes, agency: str, record_ids: Sequence[str]) -> np.ndarray:
-    """One secret 64-bit seed per record, from the key, the agency and the record id."""
-    prefix = agency.encode("utf-8") + b"\x1f"
-    seeds = np.empty(len(record_ids), dtype=np.uint64)
-    for index, record_id in enumerate(record_ids):
-        digest = hashlib.blake2b(prefix + str(record_id).encode("utf-8"), key=noise_key, digest_size=8).digest()
-        seeds[index] = int.from_bytes(digest, "little")
-    return seeds
+    """One secret 64-bit seed per record: keyed SipHash-2-4 (pandas' C hashing) of (agency, record id).
+
+    SipHash is a keyed pseudo-random function built for exactly this; pandas takes its key as
+    16 ASCII characters, so 96 bits of the noise subkey are used (ample for noise seeds).
+    """
+    hash_key = base64.b64encode(noise_key[:12]).decode("ascii")
+    labels = pd.Series([f"{agency}\x1f{record_id}" for record_id in record_ids], dtype=object)
+    return pd.util.hash_pandas_object(labels, index=False, hash_key=hash_key).to_numpy(dtype=np.uint64)
 
 
 def field_constant(noise_key: bytes, field_name: str) -> int:
@@ -85,18 +90,50 @@ def rule90(matrix: np.ndarray) -> np.ndarray:
     return np.roll(matrix, 1, axis=1) ^ np.roll(matrix, -1, axis=1)
 
 
-def flip_mask(seeds: np.ndarray, field_seed: int, bits: int, probability: float) -> np.ndarray:
-    """Which bits to flip: uniform numbers from SplitMix64(seed ^ field, bit) below ``probability``."""
+@functools.cache
+def flip_count_table(bits: int, probability: float) -> np.ndarray:
+    """Cumulative Binomial(bits, probability) probabilities, cut where the remaining tail is negligible (< 1e-12)."""
+    cumulative = []
+    total = 0.0
+    for count in range(bits + 1):
+        term = math.comb(bits, count) * probability**count * (1 - probability) ** (bits - count)
+        total += term
+        cumulative.append(min(total, 1.0))
+        if count > bits * probability and term < 1e-13:
+            break
+    return np.array(cumulative, dtype=np.float64)
+
+
+def flip_positions(seeds: np.ndarray, field_seed: int, bits: int, probability: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per record: how many bits to flip (Binomial) and a row of candidate positions.
+
+    The record's stream is SplitMix64 of ``base + j * golden`` with ``base`` mixed from the
+    record seed and the field: element 1 draws the count by inverse CDF, elements 2.. the
+    positions (uniform, with replacement). Returns (counts, positions[n, max_count]).
+    """
+    table = flip_count_table(bits, probability)
     with np.errstate(over="ignore"):
         base = splitmix64(seeds ^ np.uint64(field_seed))
-        counters = base[:, None] + np.arange(1, bits + 1, dtype=np.uint64)[None, :] * np.uint64(_GOLDEN)
-    uniform = (splitmix64(counters) >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
-    return uniform < probability
+        steps = np.arange(1, len(table) + 1, dtype=np.uint64) * np.uint64(_GOLDEN)
+        stream = splitmix64(base[:, None] + steps[None, :])
+    uniform = (stream[:, 0] >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+    counts = np.minimum(np.searchsorted(table, uniform, side="right"), len(table) - 1)
+    positions = (stream[:, 1:] % np.uint64(bits)).astype(np.int64)
+    return counts, positions
 
 
 def random_bit_flip(matrix: np.ndarray, seeds: np.ndarray, field_seed: int, probability: float) -> np.ndarray:
-    """Flip each bit with ``probability``, reproducibly for the key and the record."""
-    return matrix ^ flip_mask(seeds, field_seed, matrix.shape[1], probability)
+    """Flip Binomial(bits, p) random bits per record, reproducibly for the key and the record.
+
+    Equivalent in expectation to flipping each bit with probability ``p`` (BLIP), at a cost
+    proportional to the flips rather than to the filter length.
+    """
+    counts, positions = flip_positions(seeds, field_seed, matrix.shape[1], probability)
+    used = np.arange(positions.shape[1])[None, :] < counts[:, None]
+    rows = np.broadcast_to(np.arange(matrix.shape[0])[:, None], positions.shape)[used]
+    flipped = matrix.copy()
+    np.bitwise_xor.at(flipped, (rows, positions[used]), True)
+    return flipped
 
 
 def is_deterministic(step: HardeningStep) -> bool:

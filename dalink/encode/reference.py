@@ -8,19 +8,25 @@ with plain lists.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 
 from dalink.encode.bloom import salt_value, salted, token_positions
-from dalink.encode.hardening import _GOLDEN, _MASK64, field_constant, keyed_permutation, splitmix64_int
+from dalink.encode.hardening import (
+    _GOLDEN,
+    _MASK64,
+    field_constant,
+    flip_count_table,
+    keyed_permutation,
+    record_seeds,
+    splitmix64_int,
+)
 from dalink.encode.schema import Balance, FieldSpec, LinkageSchema, RandomBitFlip, Rule90, Salt, XorFold
 from dalink.encode.tokenise import field_tokens
 from dalink.keys import PartnershipKey
 
 
 def _record_seed(noise_key: bytes, agency: str, record_id: str) -> int:
-    data = agency.encode("utf-8") + b"\x1f" + record_id.encode("utf-8")
-    return int.from_bytes(hashlib.blake2b(data, key=noise_key, digest_size=8).digest(), "little")
+    return int(record_seeds(noise_key, agency, [record_id])[0])
 
 
 def encode_field_reference(
@@ -54,10 +60,12 @@ def encode_field_reference(
         elif isinstance(step, RandomBitFlip):
             seed = _record_seed(noise_key, agency, record_id) ^ field_constant(noise_key, spec.name)
             base = splitmix64_int(seed)
-            for index in range(len(bits)):
-                uniform = (splitmix64_int((base + (index + 1) * _GOLDEN) & _MASK64) >> 11) / float(1 << 53)
-                if uniform < step.probability:
-                    bits[index] ^= 1
+            stream = [splitmix64_int((base + (j + 1) * _GOLDEN) & _MASK64) for j in range(len(bits) + 1)]
+            cumulative = flip_count_table(len(bits), step.probability).tolist()
+            uniform = (stream[0] >> 11) / float(1 << 53)
+            count = min(sum(1 for value in cumulative if value <= uniform), len(cumulative) - 1)
+            for position in stream[1 : 1 + count]:
+                bits[position % len(bits)] ^= 1
     packed = bytearray()
     for start in range(0, len(bits), 8):
         byte = 0

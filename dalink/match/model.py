@@ -1,0 +1,438 @@
+"""The Fellegi–Sunter model, estimated without labels.
+
+Each comparison has levels (see :mod:`dalink.match.compare`); each level has an ``m``
+probability (how often a true match lands there) and a ``u`` probability (how often an
+unrelated pair does). A pair's match weight is ``log2(prior odds) + Σ log2(m/u)`` over its
+comparisons, the ``missing`` level contributing nothing; its match probability follows.
+
+Estimation follows the estimator contract (``fit`` returns ``self``, learned state ends in
+``_``) and Splink's method:
+
+* ``u`` from uniformly random record pairs (almost all non-matches);
+* ``m`` by EM in **training sessions**: each session takes the pairs that agree on one keyed
+  blocking key and runs EM on the *other* comparisons only, with ``u`` fixed. Blocking on,
+  say, surname and birth year makes the remaining fields (given name, postcode, ...)
+  separate persons from namesakes. Textbook EM over all candidate pairs with all fields free
+  instead tends to find "same area" or "same family" as its latent class when fields are
+  correlated. Each comparison's ``m`` is the average over the sessions where it was free;
+* the prior (the probability that two random records match) by a fixed point on all
+  candidate pairs with ``m`` and ``u`` held: expected matches among the candidates, divided
+  by all pairs (pairs that blocking did not bring together are taken as non-matches);
+* the match threshold maximises the F1 the model itself expects, so it moves with the
+  hardening and the data, never a constant.
+
+EM works on counts of distinct comparison patterns, never on pairs, so a fit costs the same
+for ten thousand or a hundred million pairs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from dalink.errors import LinkageError
+from dalink.match.compare import MISSING_LEVEL, ComparisonSpec
+
+logger = logging.getLogger(__name__)
+
+MODEL_FORMAT = "dalink-model"
+MODEL_FORMAT_VERSION = 1
+PATTERN_RADIX = 16
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LevelParameters(_Frozen):
+    label: str
+    m: float | None = Field(description="P(level | match); null for the missing level.")
+    u: float | None = Field(description="P(level | non-match); null for the missing level.")
+    match_weight: float | None = Field(description="log2(m / u): the evidence this level adds.")
+
+
+class ComparisonParameters(_Frozen):
+    spec: ComparisonSpec
+    levels: tuple[LevelParameters, ...]
+
+
+class SessionTrace(_Frozen):
+    """One EM training session: which key it was blocked on and how EM went."""
+
+    name: str
+    fixed_fields: tuple[str, ...]
+    pairs: int
+    iterations: int
+    converged: bool
+    share_matching: float = Field(description="Estimated share of matches among the session's pairs.")
+    log_likelihood: tuple[float, ...] = ()
+
+
+class ModelParameters(_Frozen):
+    """``model.json``: everything needed to score pairs encoded with the same schema."""
+
+    format: str = MODEL_FORMAT
+    format_version: int = MODEL_FORMAT_VERSION
+    schema_hash: str
+    comparisons: tuple[ComparisonParameters, ...]
+    probability_two_random_records_match: float
+    match_threshold: float = Field(description="Match probability at or above which a pair is a link.")
+    sessions: tuple[SessionTrace, ...] = ()
+
+
+@dataclass(frozen=True)
+class PatternCounts:
+    """Distinct comparison patterns (one level per comparison) and how many pairs show each."""
+
+    patterns: np.ndarray  # (patterns, comparisons) int8
+    counts: np.ndarray  # (patterns,) int64
+
+    @property
+    def pairs(self) -> int:
+        return int(self.counts.sum())
+
+
+@dataclass(frozen=True)
+class TrainingSession:
+    """The pairs of one blocking key, with the comparisons that key fixes."""
+
+    name: str
+    fixed_fields: tuple[str, ...]
+    patterns: PatternCounts
+
+
+def encode_patterns(levels: np.ndarray) -> np.ndarray:
+    """Each row of levels as one integer (mixed radix), for counting and storing per pair."""
+    codes = np.zeros(len(levels), dtype=np.int64)
+    for column in range(levels.shape[1]):
+        codes = codes * PATTERN_RADIX + levels[:, column].astype(np.int64)
+    return codes
+
+
+def decode_patterns(codes: np.ndarray, comparisons: int) -> np.ndarray:
+    """The inverse of :func:`encode_patterns`."""
+    levels = np.empty((len(codes), comparisons), dtype=np.int8)
+    remaining = codes.astype(np.int64).copy()
+    for column in range(comparisons - 1, -1, -1):
+        levels[:, column] = remaining % PATTERN_RADIX
+        remaining //= PATTERN_RADIX
+    return levels
+
+
+def count_patterns(levels: np.ndarray) -> PatternCounts:
+    """Distinct patterns of a level matrix and their counts."""
+    codes, counts = np.unique(encode_patterns(levels), return_counts=True)
+    return PatternCounts(decode_patterns(codes, levels.shape[1]), counts.astype(np.int64))
+
+
+def merge_patterns(parts: Sequence[PatternCounts], comparisons: int) -> PatternCounts:
+    """Add up pattern counts from several chunks."""
+    if not parts:
+        return PatternCounts(np.zeros((0, comparisons), dtype=np.int8), np.zeros(0, dtype=np.int64))
+    codes = np.concatenate([encode_patterns(part.patterns) for part in parts])
+    counts = np.concatenate([part.counts for part in parts])
+    unique, inverse = np.unique(codes, return_inverse=True)
+    return PatternCounts(decode_patterns(unique, comparisons), np.bincount(inverse, weights=counts).astype(np.int64))
+
+
+def _logistic(values: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(values, -700, 700)))
+
+
+def _initial_m(level_count: int) -> np.ndarray:
+    """A starting point that says "higher levels are likelier for matches"."""
+    m = np.zeros(level_count)
+    m[1:] = 2.0 ** np.arange(level_count - 1)
+    m[1:] /= m[1:].sum()
+    return m
+
+
+class FellegiSunter:
+    """A Fellegi–Sunter model over multi-level comparisons (scikit-learn estimator contract).
+
+    Parameters are set in ``__init__`` and never changed by fitting; learned state ends in
+    ``_``: ``u_`` and ``m_`` (one array per comparison, index = level, the missing level
+    held at 1), ``prior_`` (probability that two random records match), ``match_threshold_``
+    and ``sessions_`` (the EM trace).
+    """
+
+    def __init__(
+        self,
+        comparisons: Sequence[ComparisonSpec],
+        *,
+        max_iterations: int = 100,
+        tolerance: float = 1e-6,
+        smoothing: float = 1.0,
+        random_state: int = 0,
+    ) -> None:
+        self.comparisons = list(comparisons)
+        self.max_iterations = max_iterations
+        self.tolerance = tolerance
+        self.smoothing = smoothing
+        self.random_state = random_state
+
+    # --- fitting ---------------------------------------------------------------------------
+
+    def fit(
+        self,
+        random_levels: np.ndarray,
+        sessions: Sequence[TrainingSession],
+        candidates: PatternCounts,
+        total_pairs: int,
+    ) -> FellegiSunter:
+        """u from random pairs, m by EM sessions, prior and threshold from the candidates."""
+        self.fit_u(random_levels)
+        self.fit_m(sessions, fallback=candidates)
+        self.fit_prior(candidates, total_pairs)
+        return self
+
+    def fit_u(self, random_levels: np.ndarray) -> FellegiSunter:
+        """u = level frequencies among random pairs (plus a pseudo-count so none is zero)."""
+        self.u_ = []
+        for index, spec in enumerate(self.comparisons):
+            counts = np.bincount(random_levels[:, index], minlength=spec.level_count).astype(np.float64)
+            counts[MISSING_LEVEL] = 0.0
+            counts[1:] += self.smoothing
+            u = counts / counts.sum()
+            u[MISSING_LEVEL] = 1.0
+            self.u_.append(u)
+        return self
+
+    def fit_m(self, sessions: Sequence[TrainingSession], *, fallback: PatternCounts | None = None) -> FellegiSunter:
+        """m by EM, one session per blocking key; each comparison's m averaged where it was free."""
+        self._require("u_")
+        collected: list[list[np.ndarray]] = [[] for _ in self.comparisons]
+        traces = []
+        usable = [session for session in sessions if session.patterns.pairs > 0]
+        for session in usable:
+            active = [i for i, spec in enumerate(self.comparisons) if spec.field not in session.fixed_fields]
+            if not active:
+                continue
+            m, trace = self._em(session.name, session.fixed_fields, session.patterns, active)
+            traces.append(trace)
+            for index in active:
+                collected[index].append(m[index])
+        missing = [i for i, found in enumerate(collected) if not found]
+        if missing and fallback is not None and fallback.pairs:
+            logger.info("no training session frees %s; estimating them on all candidate pairs", self._names(missing))
+            m, trace = self._em("all candidate pairs", (), fallback, list(range(len(self.comparisons))))
+            traces.append(trace)
+            for index in missing:
+                collected[index].append(m[index])
+        self.m_ = []
+        for index, spec in enumerate(self.comparisons):
+            if collected[index]:
+                m = np.mean(collected[index], axis=0)
+            else:
+                logger.warning("no pairs to estimate m for %s; using a neutral start", spec.field)
+                m = _initial_m(spec.level_count)
+            m = m.copy()
+            m[MISSING_LEVEL] = 1.0
+            self.m_.append(m)
+        self.sessions_ = traces
+        return self
+
+    def fit_m_from_labels(self, levels: np.ndarray, is_match: np.ndarray) -> FellegiSunter:
+        """m from labelled pairs: level frequencies among the pairs known to match."""
+        matches = levels[np.asarray(is_match, dtype=bool)]
+        if len(matches) == 0:
+            raise LinkageError("no labelled matches to estimate m from")
+        self.m_ = []
+        for index, spec in enumerate(self.comparisons):
+            counts = np.bincount(matches[:, index], minlength=spec.level_count).astype(np.float64)
+            counts[MISSING_LEVEL] = 0.0
+            counts[1:] += self.smoothing * 0.01
+            m = counts / counts.sum()
+            m[MISSING_LEVEL] = 1.0
+            self.m_.append(m)
+        self.sessions_ = []
+        return self
+
+    def fit_prior(self, candidates: PatternCounts, total_pairs: int) -> FellegiSunter:
+        """Prior by a fixed point: expected matches among candidates / all pairs; then the threshold."""
+        self._require("u_", "m_")
+        total_pairs = max(int(total_pairs), 1)
+        bayes = self._log_bayes_factor(candidates.patterns)
+        counts = candidates.counts.astype(np.float64)
+        prior = min(max(candidates.pairs, 1) / total_pairs * 0.1, 0.5)
+        for _ in range(500):
+            posterior = _logistic(np.log(prior / (1 - prior)) + bayes)
+            updated = min(max(float((counts * posterior).sum()) / total_pairs, 1e-15), 0.5)
+            if abs(updated - prior) <= 1e-9 * prior:
+                prior = updated
+                break
+            prior = updated
+        self.prior_ = prior
+        self.match_threshold_ = self._expected_f1_threshold(candidates)
+        return self
+
+    def _expected_f1_threshold(self, candidates: PatternCounts) -> float:
+        """The probability cut that maximises the model's own expected F1 on the candidates."""
+        if candidates.pairs == 0:
+            return 0.5
+        probability = self.match_probability(candidates.patterns)
+        order = np.argsort(-probability, kind="stable")
+        probability, counts = probability[order], candidates.counts[order].astype(np.float64)
+        expected_matches = float((probability * counts).sum())
+        if expected_matches <= 0:
+            return 0.5
+        true_positives = np.cumsum(probability * counts)
+        predicted = np.cumsum(counts)
+        f1 = 2 * true_positives / (predicted + expected_matches)
+        best = int(np.argmax(f1))
+        return float(min(max(probability[best], 0.05), 0.95))
+
+    def _em(
+        self, name: str, fixed_fields: tuple[str, ...], patterns: PatternCounts, active: list[int]
+    ) -> tuple[list[np.ndarray], SessionTrace]:
+        """EM for m and the session's share of matches, with u held and only ``active`` free."""
+        m = [_initial_m(spec.level_count) for spec in self.comparisons]
+        share = 0.3
+        counts = patterns.counts.astype(np.float64)
+        log_u = [np.log(self.u_[index]) for index in range(len(self.comparisons))]
+        likelihoods: list[float] = []
+        converged = False
+        iteration = 0
+        for iteration in range(1, self.max_iterations + 1):
+            log_m_total = np.zeros(len(counts))
+            log_u_total = np.zeros(len(counts))
+            for index in active:
+                column = patterns.patterns[:, index]
+                present = column != MISSING_LEVEL
+                log_m_total[present] += np.log(m[index][column[present]])
+                log_u_total[present] += log_u[index][column[present]]
+            joint_match = np.log(share) + log_m_total
+            joint_other = np.log1p(-share) + log_u_total
+            likelihoods.append(float((counts * np.logaddexp(joint_match, joint_other)).sum()))
+            posterior = _logistic(joint_match - joint_other)
+            weights = counts * posterior
+            share = float(min(max(weights.sum() / counts.sum(), 1e-6), 1 - 1e-6))
+            change = 0.0
+            for index in active:
+                spec = self.comparisons[index]
+                column = patterns.patterns[:, index]
+                totals = np.bincount(column, weights=weights, minlength=spec.level_count)
+                totals[MISSING_LEVEL] = 0.0
+                totals[1:] += self.smoothing * 1e-3
+                updated = totals / totals.sum()
+                updated[MISSING_LEVEL] = 1.0
+                change = max(change, float(np.abs(updated - m[index]).max()))
+                m[index] = updated
+            if change < self.tolerance:
+                converged = True
+                break
+        trace = SessionTrace(
+            name=name,
+            fixed_fields=tuple(fixed_fields),
+            pairs=patterns.pairs,
+            iterations=iteration,
+            converged=converged,
+            share_matching=share,
+            log_likelihood=tuple(round(value, 3) for value in likelihoods[:: max(1, len(likelihoods) // 20)]),
+        )
+        logger.info(
+            "EM session %s: %d pairs, %d iterations, share matching %.4f%s",
+            name,
+            patterns.pairs,
+            iteration,
+            share,
+            "" if converged else " (not converged)",
+        )
+        return m, trace
+
+    # --- scoring ---------------------------------------------------------------------------
+
+    def _log_bayes_factor(self, levels: np.ndarray) -> np.ndarray:
+        """Natural-log Bayes factor Σ log(m/u) per pair (missing levels add nothing)."""
+        total = np.zeros(len(levels))
+        for index in range(len(self.comparisons)):
+            ratio = np.log(self.m_[index]) - np.log(self.u_[index])
+            ratio[MISSING_LEVEL] = 0.0
+            total += ratio[levels[:, index]]
+        return total
+
+    def match_weight(self, levels: np.ndarray) -> np.ndarray:
+        """log2 posterior odds: log2 prior odds + Σ log2(m/u)."""
+        self._require("u_", "m_", "prior_")
+        return (np.log(self.prior_ / (1 - self.prior_)) + self._log_bayes_factor(levels)) / np.log(2)
+
+    def match_probability(self, levels: np.ndarray) -> np.ndarray:
+        """P(match | comparison levels)."""
+        return _logistic(self.match_weight(levels) * np.log(2))
+
+    # --- persistence -----------------------------------------------------------------------
+
+    def to_parameters(self, schema_hash: str) -> ModelParameters:
+        self._require("u_", "m_", "prior_", "match_threshold_")
+        comparisons = []
+        for index, spec in enumerate(self.comparisons):
+            levels = []
+            for level, label in enumerate(spec.labels):
+                if level == MISSING_LEVEL:
+                    levels.append(LevelParameters(label=label, m=None, u=None, match_weight=None))
+                    continue
+                m, u = float(self.m_[index][level]), float(self.u_[index][level])
+                levels.append(LevelParameters(label=label, m=m, u=u, match_weight=float(np.log2(m / u))))
+            comparisons.append(ComparisonParameters(spec=spec, levels=tuple(levels)))
+        return ModelParameters(
+            schema_hash=schema_hash,
+            comparisons=tuple(comparisons),
+            probability_two_random_records_match=self.prior_,
+            match_threshold=self.match_threshold_,
+            sessions=tuple(getattr(self, "sessions_", [])),
+        )
+
+    @classmethod
+    def from_parameters(cls, parameters: ModelParameters) -> FellegiSunter:
+        model = cls([comparison.spec for comparison in parameters.comparisons])
+        model.m_ = [np.array([1.0 if lv.m is None else lv.m for lv in c.levels]) for c in parameters.comparisons]
+        model.u_ = [np.array([1.0 if lv.u is None else lv.u for lv in c.levels]) for c in parameters.comparisons]
+        model.prior_ = parameters.probability_two_random_records_match
+        model.match_threshold_ = parameters.match_threshold
+        model.sessions_ = list(parameters.sessions)
+        model.schema_hash_ = parameters.schema_hash
+        return model
+
+    def save(self, path: str | os.PathLike[str], *, schema_hash: str) -> None:
+        parameters = self.to_parameters(schema_hash)
+        Path(path).write_text(
+            json.dumps(parameters.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> FellegiSunter:
+        """A fitted model from ``model.json`` (``schema_hash_`` says which encodings it scores)."""
+        return cls.from_parameters(load_model_parameters(path))
+
+    def _require(self, *attributes: str) -> None:
+        missing = [name for name in attributes if not hasattr(self, name)]
+        if missing:
+            raise LinkageError(f"the model is not fitted yet ({', '.join(missing)} missing); call fit first")
+
+    def _names(self, indices: Sequence[int]) -> str:
+        return ", ".join(self.comparisons[index].field for index in indices)
+
+
+def load_model_parameters(path: str | os.PathLike[str]) -> ModelParameters:
+    """Read and validate a ``model.json``."""
+    source = Path(path)
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LinkageError(f"{source}: the model file does not exist") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise LinkageError(f"{source}: the model file is not valid JSON") from None
+    if not isinstance(data, dict) or data.get("format") != MODEL_FORMAT:
+        raise LinkageError(f"{source}: not a dalink model file")
+    try:
+        return ModelParameters.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(".".join(map(str, item["loc"])) + ": " + item["msg"] for item in error.errors()[:5])
+        raise LinkageError(f"{source}: the model file is invalid ({problems})") from None
