@@ -183,3 +183,36 @@ def inspect(package: str, verify: bool) -> None:
 
 
 # --- commands ---
+
+
+@main.command("link")
+@click.argument("packages", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(), help="Linkage directory to write.")
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Match probability for a link [default: from the model].")
+@click.option("--no-lsh", is_flag=True, help="Keyed blocking keys only (no LSH passes on the filters).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random state for sampling.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing linkage directory.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@handle_errors
+def link_command(
+    packages: tuple[str, ...], output: str, threshold: float | None, no_lsh: bool, seed: int, overwrite: bool, quiet: bool
+) -> None:
+    """Link and de-duplicate encoded packages (one per agency) into entities.
+
+    Writes entities.parquet, pairs.parquet, model.json and summary.json to OUTPUT.
+    A single package is de-duplicated.
+    """
+    from dalink.match.linker import LinkConfig, link
+
+    config = LinkConfig(match_threshold=threshold, lsh=not no_lsh, random_state=seed)
+    with TqdmProgress("linking", enabled=not quiet) as progress:
+        result = link(list(packages), output, config=config, overwrite=overwrite, progress=progress)
+    summary = result.summary
+    quality = summary["estimated_quality"]
+    click.echo(
+        f"{output}: {summary['records']} records → {summary['entities']} entities "
+        f"({summary['pairs_compared']} pairs compared, {summary['links']} links at probability ≥ "
+        f"{summary['match_threshold']:.3f})"
+    )
+    if quality["precision"] is not None and quality["recall"] is not None:
+        click.echo(f"  estimated precision {quality['precision']:.3f}, recall {quality['recall']:.3f} (from the model)")

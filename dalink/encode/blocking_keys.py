@@ -2,7 +2,7 @@
 
 A blocking key combines a few coarse identifier parts (a surname's Soundex code and the
 birth year, say); records that share a key become candidate pairs. Each transformed part
-value is hashed with a keyed 64-bit BLAKE2b under the blocking key's own HKDF subkey, and
+value is hashed with keyed SipHash-2-4 under the blocking key's own HKDF subkey, and
 the part hashes are combined with the SplitMix64 mixer. The linker therefore cannot test
 guesses without the key. Equal inputs still give equal keys, so a blocking key is as
 frequency-skewed as its parts: combine parts so that no single key value is common (the
@@ -14,12 +14,11 @@ combined with vectorised integer arithmetic.
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pandas as pd
 
 from dalink.encode.hardening import splitmix64
+from dalink.encode.keyed_hash import siphash_strings
 from dalink.encode.schema import BlockingKeySpec, BlockingPart
 from dalink.keys import PartnershipKey
 
@@ -54,8 +53,8 @@ def part_text(part: BlockingPart, transformed: str, *, unordered: bool) -> str:
 
 
 def hash_part(block_key: bytes, text: str) -> int:
-    """Keyed 64-bit hash of one part (unsigned)."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), key=block_key, digest_size=8).digest(), "little")
+    """Keyed 64-bit hash of one part (unsigned): SipHash-2-4 under the blocking key's subkey."""
+    return int(siphash_strings([text], block_key)[0])
 
 
 def combine_part_hashes(part_hashes: list[np.ndarray], *, unordered: bool) -> np.ndarray:
@@ -89,13 +88,11 @@ def blocking_key_column(normalised: pd.DataFrame, spec: BlockingKeySpec, key: Pa
     part_hashes = []
     for part in spec.parts:
         codes, uniques = pd.factorize(normalised[part.field].astype(object), use_na_sentinel=True)
+        transformed = [part_value(value, part) for value in uniques]
+        valid = np.array([value is not None for value in transformed] + [False], dtype=bool)
+        texts = [part_text(part, value, unordered=spec.unordered) for value in transformed if value is not None]
         hashed = np.zeros(len(uniques) + 1, dtype=np.uint64)
-        valid = np.zeros(len(uniques) + 1, dtype=bool)
-        for index, value in enumerate(uniques):
-            transformed = part_value(value, part)
-            if transformed is not None:
-                hashed[index] = hash_part(block_key, part_text(part, transformed, unordered=spec.unordered))
-                valid[index] = True
+        hashed[np.flatnonzero(valid)] = siphash_strings(texts, block_key)
         missing |= ~valid[codes]  # code -1 picks the final, invalid slot
         part_hashes.append(hashed[codes])
     if not part_hashes or len(normalised) == 0:

@@ -265,14 +265,37 @@ def _numeric_tokens(comparison: NumericComparison, text: str) -> list[str]:
 # --- bit positions -----------------------------------------------------------------------------
 
 
-def _double_hash_positions(token: bytes, insertions: int, keys: _FeatureKeys, bits: int, non_singular: bool) -> list[int]:
+class _Hmac:
+    """HMAC (RFC 2104) with the padded-key states computed once per key.
+
+    ``hmac.digest`` re-derives them on every call, which costs more than hashing a short token;
+    copying the two prepared states gives the same MAC (the tests compare with ``hmac``).
+    """
+
+    def __init__(self, key: bytes, hash_name: str) -> None:
+        block_size = hashlib.new(hash_name).block_size
+        if len(key) > block_size:
+            key = hashlib.new(hash_name, key).digest()
+        key = key.ljust(block_size, b"\0")
+        self._inner = hashlib.new(hash_name, bytes(byte ^ 0x36 for byte in key))
+        self._outer = hashlib.new(hash_name, bytes(byte ^ 0x5C for byte in key))
+
+    def digest(self, message: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
+def _double_hash_positions(token: bytes, insertions: int, sha1: _Hmac, md5: _Hmac, bits: int, non_singular: bool) -> list[int]:
     """Schnell's double hashing: positions ``(h_sha1 + i * h_md5) mod bits`` for ``i < insertions``."""
-    first = int.from_bytes(hmac.digest(keys.first, token, "sha1"), "big") % bits
-    step = int.from_bytes(hmac.digest(keys.second, token, "md5"), "big") % bits
+    first = int.from_bytes(sha1.digest(token), "big") % bits
+    step = int.from_bytes(md5.digest(token), "big") % bits
     attempt = 0
     while non_singular and step == 0:
         # A step of 0 would put every insertion on one bit; clkhash re-hashes with a counter.
-        step = int.from_bytes(hmac.digest(keys.second, token + chr(attempt).encode(), "md5"), "big") % bits
+        step = int.from_bytes(md5.digest(token + chr(attempt).encode()), "big") % bits
         attempt += 1
     return [(first + index * step) % bits for index in range(insertions)]
 
@@ -295,6 +318,12 @@ class _FeatureHasher:
     bits: int
     validate: bool
     _token_positions: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+    _sha1: _Hmac = field(init=False, repr=False)
+    _md5: _Hmac = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._sha1 = _Hmac(self.keys.first, "sha1")
+        self._md5 = _Hmac(self.keys.second, "md5")
 
     def tokens(self, value: str) -> list[tuple[str, int]]:
         """The value's tokens, each with its number of insertions. Raises :class:`_ValueProblem`."""
@@ -327,7 +356,44 @@ class _FeatureHasher:
         hash_spec = self.feature.hashing.hash
         if isinstance(hash_spec, BlakeHash):
             return _blake_positions(token_bytes, insertions, self.keys, self.bits)
-        return _double_hash_positions(token_bytes, insertions, self.keys, self.bits, bool(hash_spec.prevent_singularity))
+        return _double_hash_positions(token_bytes, insertions, self._sha1, self._md5, self.bits, bool(hash_spec.prevent_singularity))
+
+    def bit_coordinates(self, token_keys: list[tuple[str, int]]) -> _Coordinates:
+        """:meth:`hash_token` for many tokens at once: the digests in Python, the arithmetic in numpy."""
+        encoding, bits = self.feature.encoding, self.bits
+        insertions = np.fromiter((count for _, count in token_keys), dtype=np.int64, count=len(token_keys))
+        rows = np.repeat(np.arange(len(token_keys)), insertions)
+        index = np.arange(len(rows)) - np.repeat(np.cumsum(insertions) - insertions, insertions)
+        hash_spec = self.feature.hashing.hash
+        if isinstance(hash_spec, BlakeHash):
+            mac_counts = (insertions + 31) // 32
+            digests = b"".join(
+                hashlib.blake2b(token.encode(encoding), key=self.keys.first, salt=str(counter).encode()).digest()
+                for (token, _), mac_count in zip(token_keys, mac_counts.tolist())
+                for counter in range(mac_count)
+            )
+            shorts = np.frombuffer(digests, dtype=np.uint16)  # native order, like struct's "H"
+            first_short = np.repeat(32 * (np.cumsum(mac_counts) - mac_counts), insertions)
+            return _Coordinates(rows, shorts[first_short + index].astype(np.int64) % bits)
+        firsts = np.empty(len(token_keys), dtype=np.int64)
+        steps = np.empty(len(token_keys), dtype=np.int64)
+        sha1_digest, md5_digest, from_bytes = self._sha1.digest, self._md5.digest, int.from_bytes
+        for row, (token, _) in enumerate(token_keys):
+            token_bytes = token.encode(encoding)
+            firsts[row] = from_bytes(sha1_digest(token_bytes), "big") % bits
+            step = from_bytes(md5_digest(token_bytes), "big") % bits
+            if step == 0 and hash_spec.prevent_singularity:
+                step = _double_hash_positions(token_bytes, 2, self._sha1, self._md5, bits, True)[1] - firsts[row]
+            steps[row] = step % bits
+        return _Coordinates(rows, (firsts[rows] + index * steps[rows]) % bits)
+
+
+@dataclass(frozen=True)
+class _Coordinates:
+    """Which bits to set: ``bits[i]`` in row ``rows[i]``."""
+
+    rows: np.ndarray
+    bits: np.ndarray
 
 
 def _hashers(schema: ClkhashSchema, secret: bytes, validate: bool) -> list[tuple[int, _FeatureHasher]]:
@@ -420,41 +486,43 @@ class _FeatureRows:
         new_codes = np.flatnonzero(known < 0)
         failures: dict[int, str] = {}
         for start in range(0, len(new_codes), _NEW_VALUES_PER_BATCH):
-            token_lists, good, new_token_positions = [], [], []
+            token_lists, good, new_tokens = [], [], []
             for code in new_codes[start : start + _NEW_VALUES_PER_BATCH].tolist():
                 try:
-                    token_lists.append(self._token_indices(distinct[code], new_token_positions))
+                    token_lists.append(self._token_indices(distinct[code], new_tokens))
                     good.append(code)
                 except _ValueProblem as problem:
                     failures[code] = str(problem)
-            self.token_rows.append(self._packed(new_token_positions))
+            self.token_rows.append(self._packed_tokens(new_tokens))
             known[good] = self._add_values([distinct[code] for code in good], token_lists)
         if failures:
             first = int(np.flatnonzero(np.isin(codes, list(failures)))[0])
             return _Failure(first, failures[int(codes[first])])
         return known[codes]
 
-    def _token_indices(self, value: str, new_token_positions: list[list[int]]) -> list[int]:
-        """Row indices of the value's tokens; unseen tokens are hashed and queued for packing."""
-        indices = []
-        for token_key in self.hasher.tokens(value):
-            index = self.token_index.get(token_key)
-            if index is None:
-                index = self.token_rows.count + len(new_token_positions)
-                new_token_positions.append(self.hasher.hash_token(*token_key))
-                self.token_index[token_key] = index
-            indices.append(index)
+    def _token_indices(self, value: str, new_tokens: list[tuple[str, int]]) -> list[int]:
+        """Row indices of the value's tokens; unseen tokens are queued for hashing and packing."""
+        token_keys = self.hasher.tokens(value)
+        known = self.token_index.get
+        indices = [known(token_key, -1) for token_key in token_keys]
+        if -1 in indices:
+            for position, token_key in enumerate(token_keys):
+                index = self.token_index.get(token_key)  # a repeated token may just have been added
+                if index is None:
+                    index = self.token_rows.count + len(new_tokens)
+                    new_tokens.append(token_key)
+                    self.token_index[token_key] = index
+                indices[position] = index
         return indices
 
-    def _packed(self, positions: list[list[int]]) -> np.ndarray:
-        """Packed rows with the given bits set, built in batches to bound memory."""
-        packed = np.zeros((len(positions), self.words), dtype=np.uint64)
-        for start in range(0, len(positions), _NEW_VALUES_PER_BATCH):
-            batch = positions[start : start + _NEW_VALUES_PER_BATCH]
-            lengths = np.fromiter(map(len, batch), dtype=np.int64, count=len(batch))
+    def _packed_tokens(self, token_keys: list[tuple[str, int]]) -> np.ndarray:
+        """Each token's packed row, built in batches to bound memory."""
+        packed = np.zeros((len(token_keys), self.words), dtype=np.uint64)
+        for start in range(0, len(token_keys), _NEW_VALUES_PER_BATCH):
+            batch = token_keys[start : start + _NEW_VALUES_PER_BATCH]
+            coordinates = self.hasher.bit_coordinates(batch)
             bitmap = np.zeros((len(batch), self.words * 64), dtype=np.bool_)
-            columns = np.fromiter((bit for each in batch for bit in each), dtype=np.int64, count=int(lengths.sum()))
-            bitmap[np.repeat(np.arange(len(batch)), lengths), columns] = True
+            bitmap[coordinates.rows, coordinates.bits] = True
             packed[start : start + len(batch)] = np.packbits(bitmap, axis=1).view(np.uint64)
         return packed
 

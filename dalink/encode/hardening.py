@@ -13,15 +13,14 @@ records is flipped differently.
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
 import math
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 
+from dalink.encode.keyed_hash import siphash_strings
 from dalink.encode.schema import Balance, HardeningStep, RandomBitFlip, Rule90, Salt, XorFold
 
 _MASK64 = (1 << 64) - 1
@@ -46,14 +45,8 @@ def splitmix64_int(value: int) -> int:
 
 
 def record_seeds(noise_key: bytes, agency: str, record_ids: Sequence[str]) -> np.ndarray:
-    """One secret 64-bit seed per record: keyed SipHash-2-4 (pandas' C hashing) of (agency, record id).
-
-    SipHash is a keyed pseudo-random function built for exactly this; pandas takes its key as
-    16 ASCII characters, so 96 bits of the noise subkey are used (ample for noise seeds).
-    """
-    hash_key = base64.b64encode(noise_key[:12]).decode("ascii")
-    labels = pd.Series([f"{agency}\x1f{record_id}" for record_id in record_ids], dtype=object)
-    return pd.util.hash_pandas_object(labels, index=False, hash_key=hash_key).to_numpy(dtype=np.uint64)
+    """One secret 64-bit seed per record: keyed SipHash-2-4 of (agency, record id)."""
+    return siphash_strings([f"{agency}\x1f{record_id}" for record_id in record_ids], noise_key)
 
 
 def field_constant(noise_key: bytes, field_name: str) -> int:
@@ -107,18 +100,24 @@ def flip_count_table(bits: int, probability: float) -> np.ndarray:
 def flip_positions(seeds: np.ndarray, field_seed: int, bits: int, probability: float) -> tuple[np.ndarray, np.ndarray]:
     """Per record: how many bits to flip (Binomial) and a row of candidate positions.
 
-    The record's stream is SplitMix64 of ``base + j * golden`` with ``base`` mixed from the
-    record seed and the field: element 1 draws the count by inverse CDF, elements 2.. the
-    positions (uniform, with replacement). Returns (counts, positions[n, max_count]).
+    The record's stream is SplitMix64 of ``base + j * golden`` (j = 1, 2, ...) with ``base``
+    mixed from the record seed and the field. Word 1 draws the count by inverse CDF; each
+    later word gives four positions, one per 16-bit lane (low lane first), modulo ``bits``
+    (uniform, with replacement). Returns (counts, positions[n, max_count]).
     """
     table = flip_count_table(bits, probability)
+    position_words = -(-(len(table) - 1) // 4)
     with np.errstate(over="ignore"):
         base = splitmix64(seeds ^ np.uint64(field_seed))
-        steps = np.arange(1, len(table) + 1, dtype=np.uint64) * np.uint64(_GOLDEN)
+        steps = np.arange(1, position_words + 2, dtype=np.uint64) * np.uint64(_GOLDEN)
         stream = splitmix64(base[:, None] + steps[None, :])
     uniform = (stream[:, 0] >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
     counts = np.minimum(np.searchsorted(table, uniform, side="right"), len(table) - 1)
-    positions = (stream[:, 1:] % np.uint64(bits)).astype(np.int64)
+    lanes = np.ascontiguousarray(stream[:, 1:]).view(np.uint16)  # little-endian: low lane first
+    if lanes.dtype.byteorder == ">" or np.little_endian is False:  # pragma: no cover - big-endian hosts
+        lanes = np.stack([(stream[:, 1:] >> np.uint64(16 * lane)) & np.uint64(0xFFFF) for lane in range(4)], axis=2)
+        lanes = lanes.reshape(stream.shape[0], -1)
+    positions = lanes.astype(np.int64) % bits
     return counts, positions
 
 
@@ -126,13 +125,16 @@ def random_bit_flip(matrix: np.ndarray, seeds: np.ndarray, field_seed: int, prob
     """Flip Binomial(bits, p) random bits per record, reproducibly for the key and the record.
 
     Equivalent in expectation to flipping each bit with probability ``p`` (BLIP), at a cost
-    proportional to the flips rather than to the filter length.
+    proportional to the flips rather than to the filter length. A position drawn twice is
+    flipped twice (back), exactly as the reference does.
     """
     counts, positions = flip_positions(seeds, field_seed, matrix.shape[1], probability)
     used = np.arange(positions.shape[1])[None, :] < counts[:, None]
     rows = np.broadcast_to(np.arange(matrix.shape[0])[:, None], positions.shape)[used]
+    flat = rows.astype(np.int64) * matrix.shape[1] + positions[used]
+    cells, times = np.unique(flat, return_counts=True)
     flipped = matrix.copy()
-    np.bitwise_xor.at(flipped, (rows, positions[used]), True)
+    flipped.reshape(-1)[cells[times % 2 == 1]] ^= True
     return flipped
 
 

@@ -10,7 +10,8 @@ rejects the row with that reason). Reasons never quote the value: they end up in
 
 The scalar functions are the readable reference. :func:`normalise_series` is what the
 encoder calls: it normalises each *distinct* raw value once and maps the results back, with
-a vectorised fast path for ISO dates; the tests check that it agrees with the scalar
+fast paths for the commonest clean shapes (plain ASCII names, ``YYYY-MM-DD`` and
+``DD/MM/YYYY`` dates, well-formed postcodes); the tests check that it agrees with the scalar
 functions element by element. The rules are listed in ``docs/normalisation.md``.
 """
 
@@ -170,9 +171,9 @@ def normalise_name(value: object) -> str | None:
     names ("N/K", "unknown") are missing. Raises :class:`InvalidValue` for names with digits
     or longer than 100 characters after cleaning, which are data-entry errors.
     """
-    if _is_missing(value):
-        return None
     if not isinstance(value, str):
+        if _is_missing(value):
+            return None
         if isinstance(value, numbers.Real) and not _is_bool(value) and math.isfinite(value):
             raise InvalidValue(NAME_HAS_DIGITS)
         raise InvalidValue(NAME_NOT_TEXT)
@@ -306,6 +307,11 @@ def _date_from_text(text: str, today: datetime.date) -> datetime.date | None:
 
 
 def _parse_date_of_birth(value: object, today: datetime.date) -> datetime.date | None:
+    if isinstance(value, str):
+        text = " ".join(value.split())
+        if _has_no_alphanumerics(text) or text.lower() in _DATE_PLACEHOLDERS or _ZERO_DATE.fullmatch(text):
+            return None
+        return _date_from_text(text, today)
     if _is_missing(value):
         return None
     if isinstance(value, datetime.datetime):  # includes pandas.Timestamp
@@ -316,12 +322,7 @@ def _parse_date_of_birth(value: object, today: datetime.date) -> datetime.date |
         return pd.Timestamp(value).date()
     if isinstance(value, numbers.Real) and not _is_bool(value):
         return _date_from_number(float(value))
-    if not isinstance(value, str):
-        raise InvalidValue(DATE_UNRECOGNISED)
-    text = " ".join(value.split())
-    if _has_no_alphanumerics(text) or text.lower() in _DATE_PLACEHOLDERS or _ZERO_DATE.fullmatch(text):
-        return None
-    return _date_from_text(text, today)
+    raise InvalidValue(DATE_UNRECOGNISED)
 
 
 def normalise_date_of_birth(value: object, *, today: datetime.date | None = None) -> datetime.date | None:
@@ -362,6 +363,17 @@ _SEX_MISSING = frozenset(
 _SEX_NUMBERS = {1: "M", 2: "F", 0: None, 9: None}
 
 
+def _sex_from_code(value: object) -> str | None:
+    """ONS/NHS numeric codes; anything else that is not text is unrecognised."""
+    if _is_missing(value):
+        return None
+    if isinstance(value, numbers.Real) and not _is_bool(value):
+        number = float(value)
+        if number.is_integer() and int(number) in _SEX_NUMBERS:
+            return _SEX_NUMBERS[int(number)]
+    raise InvalidValue(SEX_UNRECOGNISED)
+
+
 def normalise_sex(value: object) -> str | None:
     """"F", "M" or "X" (other, non-binary or indeterminate) from words, letters or ONS codes.
 
@@ -369,15 +381,8 @@ def normalise_sex(value: object) -> str | None:
     specified (both missing). "U", "unknown" and "not stated" are missing; any other value
     raises :class:`InvalidValue`.
     """
-    if _is_missing(value):
-        return None
-    if isinstance(value, numbers.Real) and not _is_bool(value):
-        number = float(value)
-        if number.is_integer() and int(number) in _SEX_NUMBERS:
-            return _SEX_NUMBERS[int(number)]
-        raise InvalidValue(SEX_UNRECOGNISED)
     if not isinstance(value, str):
-        raise InvalidValue(SEX_UNRECOGNISED)
+        return _sex_from_code(value)
     key = " ".join(value.casefold().replace("-", " ").replace("_", " ").replace(".", " ").split())
     if key.endswith(" 0") and key[:-2].isdigit():  # "1 0": "1.0" from a float column as text
         key = key[:-2]
@@ -409,11 +414,13 @@ def normalise_postcode(value: object) -> str | None:
     not known) and "NFA" are missing: they say nothing about where a person lives, and
     letting them agree would link strangers.
     """
-    if _is_missing(value):
-        return None
     if not isinstance(value, str):
+        if _is_missing(value):
+            return None
         raise InvalidValue(POSTCODE_INVALID)
-    compact = "".join(unicodedata.normalize("NFKC", value).split()).upper()
+    if not value.isascii():
+        value = unicodedata.normalize("NFKC", value)
+    compact = "".join(value.split()).upper()
     if _has_no_alphanumerics(compact) or compact in _POSTCODE_PLACEHOLDERS:
         return None
     if compact.startswith(_PSEUDO_POSTCODE_PREFIX):
@@ -453,9 +460,9 @@ _LOCAL_AUTHORITY_PLACEHOLDERS = frozenset(
 
 def normalise_local_authority(value: object) -> str | None:
     """An ONS GSS local authority code, upper case ("e07000192" → "E07000192")."""
-    if _is_missing(value):
-        return None
     if not isinstance(value, str):
+        if _is_missing(value):
+            return None
         raise InvalidValue(LOCAL_AUTHORITY_INVALID)
     code = " ".join(value.split()).upper()
     if _has_no_alphanumerics(code) or code in _LOCAL_AUTHORITY_PLACEHOLDERS:
@@ -562,55 +569,90 @@ def _distinct_values(series: pd.Series) -> tuple[np.ndarray, list[object]]:
     return codes, list(uniques)
 
 
-def _apply(normaliser: Callable[[object], object], value: object) -> tuple[object, str | None]:
+# Fast paths: each recognises only the commonest already-clean shape of a value and returns
+# its canonical form, or _NOT_FAST to hand the value to the scalar reference (which also
+# supplies every rejection reason). A fast path must never disagree with the reference; the
+# hypothesis tests check that normalise_series equals the scalar functions element by element.
+_NOT_FAST = object()
+
+
+def _fast_name(value: object) -> object:
+    """ASCII letters in words separated by whitespace: "Smith", "Mary Ann"."""
+    if type(value) is not str or not value.isascii():
+        return _NOT_FAST
+    words = value.lower().split()
+    if not words or any(not word.isalpha() or word in _TITLES for word in words):
+        return _NOT_FAST
+    name = " ".join(words)
+    if len(name) > MAXIMUM_NAME_LENGTH or name in _NAME_PLACEHOLDERS:
+        return _NOT_FAST
+    return name
+
+
+def _fast_iso_date(text: str, earliest: str, latest: str) -> object:
+    """A canonical "YYYY-MM-DD" in range is its own answer once ``date`` accepts it."""
+    if not (
+        earliest <= text <= latest
+        and text[4] == "-"
+        and text[7] == "-"
+        and text[:4].isdigit()
+        and text[5:7].isdigit()
+        and text[8:].isdigit()
+    ):
+        return _NOT_FAST
     try:
-        return normaliser(value), None
-    except InvalidValue as error:
-        return None, str(error)
+        datetime.date(int(text[:4]), int(text[5:7]), int(text[8:]))
+    except ValueError:
+        return _NOT_FAST
+    return text
 
 
-def _iso_text(day: datetime.date | None) -> str | None:
-    return None if day is None else day.isoformat()
+def _fast_date(value: object, earliest: str, latest: str) -> object:
+    """"YYYY-MM-DD" and "DD/MM/YYYY", the two shapes nearly every extract uses."""
+    if type(value) is not str or len(value) != 10 or not value.isascii():
+        return _NOT_FAST
+    if value[2] == "/" and value[5] == "/":
+        return _fast_iso_date(f"{value[6:]}-{value[3:5]}-{value[:2]}", earliest, latest)
+    return _fast_iso_date(value, earliest, latest)
 
 
-def _fast_iso_dates(uniques: list[object], today: datetime.date) -> dict[int, str]:
-    """Positions of distinct values that are already canonical ISO dates in range.
-
-    Vectorised: one shape check and one ``pd.to_datetime`` over all distinct strings. A
-    string in exactly ``YYYY-MM-DD`` form that parses is its own canonical form; anything
-    else (other formats, out of range, impossible dates) falls back to the scalar parser,
-    which also supplies the reason.
-    """
-    positions = [index for index, value in enumerate(uniques) if type(value) is str and len(value) == 10]
-    if not positions:
-        return {}
-    texts = pd.Series([uniques[index] for index in positions], dtype=object)
-    shaped = texts.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fillna(False).astype(bool)
-    in_range = shaped & (texts >= EARLIEST_DATE_OF_BIRTH.isoformat()) & (texts <= today.isoformat())
-    if not in_range.any():
-        return {}
-    parsed = pd.to_datetime(texts.where(in_range), format="%Y-%m-%d", errors="coerce")
-    accepted = (in_range & parsed.notna()).to_numpy()
-    return {positions[row]: texts.iat[row] for row in np.flatnonzero(accepted)}
+def _fast_postcode(value: object) -> object:
+    if type(value) is not str or not value.isascii():
+        return _NOT_FAST
+    compact = "".join(value.split()).upper()
+    if compact.startswith(_PSEUDO_POSTCODE_PREFIX) or not _POSTCODE.fullmatch(compact):
+        return _NOT_FAST
+    return f"{compact[:-3]} {compact[-3:]}"
 
 
 def _normalise_distinct(
     uniques: list[object], kind: IdentifierKind, today: datetime.date
 ) -> tuple[list[object], list[str | None]]:
-    results: list[object] = [None] * len(uniques)
-    problems: list[str | None] = [None] * len(uniques)
+    """Normalise each distinct raw value: fast path first, scalar reference for the rest."""
+    fast: Callable[[object], object]
+    reference: Callable[[object], object]
     if kind == "date_of_birth":
-        done = _fast_iso_dates(uniques, today)
-        for index, text in done.items():
-            results[index] = text
-        for index, value in enumerate(uniques):
-            if index not in done:
-                day, problems[index] = _apply(lambda raw: normalise_date_of_birth(raw, today=today), value)
-                results[index] = _iso_text(day)  # type: ignore[arg-type]
-        return results, problems
-    normaliser = _SERIES_NORMALISERS[kind]
-    for index, value in enumerate(uniques):
-        results[index], problems[index] = _apply(normaliser, value)
+        earliest, latest = EARLIEST_DATE_OF_BIRTH.isoformat(), today.isoformat()
+
+        def fast(value: object) -> object:
+            return _fast_date(value, earliest, latest)
+
+        def reference(value: object) -> object:
+            day = normalise_date_of_birth(value, today=today)
+            return None if day is None else day.isoformat()
+
+    else:
+        fast = _FAST_PATHS.get(kind, lambda value: _NOT_FAST)
+        reference = _SERIES_NORMALISERS[kind]
+    results = [fast(value) for value in uniques]
+    problems: list[str | None] = [None] * len(uniques)
+    for index, result in enumerate(results):
+        if result is _NOT_FAST:
+            try:
+                results[index] = reference(uniques[index])
+            except InvalidValue as error:
+                results[index] = None
+                problems[index] = str(error)
     return results, problems
 
 
@@ -620,6 +662,7 @@ _SERIES_NORMALISERS: dict[str, Callable[[object], object]] = {
     "postcode": normalise_postcode,
     "local_authority": normalise_local_authority,
 }
+_FAST_PATHS: dict[str, Callable[[object], object]] = {"name": _fast_name, "postcode": _fast_postcode}
 
 
 def normalise_series(
@@ -644,11 +687,7 @@ def normalise_series(
     problem_array[: len(uniques)] = problems
     values = pd.Series(result_array[codes], index=series.index, name=series.name, dtype=object)
     reasons = pd.Series(problem_array[codes], index=series.index, name=series.name, dtype=object)
-    logger.debug(
-        "normalised %d %s values (%d distinct, %d invalid)",
-        len(series),
-        kind,
-        len(uniques),
-        sum(problem is not None for problem in problems),
-    )
+    if logger.isEnabledFor(logging.DEBUG):
+        invalid = sum(problem is not None for problem in problems)
+        logger.debug("normalised %d %s values (%d distinct, %d invalid)", len(series), kind, len(uniques), invalid)
     return NormalisedColumn(values=values, problems=reasons)

@@ -60,12 +60,13 @@ def encode_field_reference(
         elif isinstance(step, RandomBitFlip):
             seed = _record_seed(noise_key, agency, record_id) ^ field_constant(noise_key, spec.name)
             base = splitmix64_int(seed)
-            stream = [splitmix64_int((base + (j + 1) * _GOLDEN) & _MASK64) for j in range(len(bits) + 1)]
             cumulative = flip_count_table(len(bits), step.probability).tolist()
-            uniform = (stream[0] >> 11) / float(1 << 53)
+            uniform = (splitmix64_int((base + _GOLDEN) & _MASK64) >> 11) / float(1 << 53)
             count = min(sum(1 for value in cumulative if value <= uniform), len(cumulative) - 1)
-            for position in stream[1 : 1 + count]:
-                bits[position % len(bits)] ^= 1
+            for index in range(count):
+                word = splitmix64_int((base + (2 + index // 4) * _GOLDEN) & _MASK64)
+                lane = (word >> (16 * (index % 4))) & 0xFFFF
+                bits[lane % len(bits)] ^= 1
     packed = bytearray()
     for start in range(0, len(bits), 8):
         byte = 0

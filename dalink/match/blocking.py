@@ -31,6 +31,7 @@ from dalink.match.load import RecordSet
 logger = logging.getLogger(__name__)
 
 LSH_FIELDS = ("given_name", "family_name", "date_of_birth")
+LSH_FIELD_GROUPS: tuple[tuple[str, ...], ...] = (LSH_FIELDS, ("date_of_birth", "postcode"))
 MAX_ROWS_PER_BAND = 10
 
 
@@ -166,30 +167,44 @@ def expected_pairs(values: np.ndarray, present: np.ndarray, max_block_size: int)
 def lsh_passes(
     records: RecordSet,
     *,
+    field_groups: Sequence[Sequence[str]] = LSH_FIELD_GROUPS,
     bins: int = 64,
     max_bands: int = 16,
     pairs_per_record: float = 2.0,
     max_block_size: int = 100,
     random_state: int = 0,
 ) -> list[BlockingPass]:
-    """MinHash band passes, with rows per band chosen so each band yields few pairs per record."""
+    """MinHash band passes per field group, with rows per band chosen so each band yields few pairs.
+
+    The default groups are names with date of birth, and date of birth with postcode: the
+    second lets records meet whose names were swapped or changed (each field is hashed with
+    its own key, so swapped names share no bits).
+    """
+    passes: list[BlockingPass] = []
     if len(records) < 2 or bins == 0 or max_bands == 0:
-        return []
-    minima, present = minhash_bins(records, bins=bins, random_state=random_state)
-    if minima.shape[1] == 0:
-        return []
-    rows = MAX_ROWS_PER_BAND
-    for candidate_rows in range(2, MAX_ROWS_PER_BAND + 1):
-        pairs = expected_pairs(band_keys(minima, candidate_rows, 0), present, max_block_size)
-        if pairs <= pairs_per_record * len(records):
-            rows = candidate_rows
-            break
-    bands = min(max_bands, bins // rows)
-    logger.info("LSH: %d bands of %d MinHash bins over %s", bands, rows, ", ".join(LSH_FIELDS))
-    return [
-        BlockingPass(f"lsh_band_{band}", "lsh", band_keys(minima, rows, band), present, LSH_FIELDS, max_block_size)
-        for band in range(bands)
-    ]
+        return passes
+    for group_index, group in enumerate(field_groups):
+        fields = tuple(name for name in group if name in records.filters)
+        if not fields:
+            continue
+        minima, present = minhash_bins(records, bins=bins, fields=fields, random_state=random_state + group_index)
+        if len(fields) <= 2:
+            for name in fields:
+                present = present & records.filters[name].present
+        rows = MAX_ROWS_PER_BAND
+        for candidate_rows in range(2, MAX_ROWS_PER_BAND + 1):
+            pairs = expected_pairs(band_keys(minima, candidate_rows, 0), present, max_block_size)
+            if pairs <= pairs_per_record * len(records):
+                rows = candidate_rows
+                break
+        bands = min(max_bands, bins // rows)
+        label = "_".join(name.split("_")[0] for name in fields)
+        logger.info("LSH %s: %d bands of %d MinHash bins over %s", label, bands, rows, ", ".join(fields))
+        passes += [
+            BlockingPass(f"lsh_{label}_{band}", "lsh", band_keys(minima, rows, band), present, fields, max_block_size)
+            for band in range(bands)
+        ]
+    return passes
 
 
 def keyed_passes(records: RecordSet, *, max_block_size: int = 2_000) -> list[BlockingPass]:

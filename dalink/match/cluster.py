@@ -187,9 +187,10 @@ def entity_ids(labels: np.ndarray, agencies: np.ndarray, record_ids: np.ndarray)
     order = np.argsort(names, kind="stable")
     rank = np.empty(len(names), dtype=np.int64)
     rank[order] = np.arange(len(names))
+    _, groups = np.unique(labels, return_inverse=True)
     best = np.full(len(labels), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(best, labels, rank)
-    representative_rank = best[labels]
+    np.minimum.at(best, groups, rank)
+    representative_rank = best[groups]
     unique_ranks, inverse = np.unique(representative_rank, return_inverse=True)
     identifiers = np.array(
         ["e" + hashlib.blake2b(names[order[value]].encode("utf-8"), digest_size=8).hexdigest() for value in unique_ranks],

@@ -394,7 +394,7 @@ def episode_starts(group: np.ndarray, days: np.ndarray, episode_days: int) -> np
     offset = days - days.min()
     span = int(offset.max()) + int(episode_days) + 1
     key = group * span + offset
-    next_start = np.searchsorted(key, key + int(episode_days), side="left")
+    next_start = np.searchsorted(key, key + int(episode_days), side="right")
     frontier = np.flatnonzero(_group_starts(group))
     while frontier.size:
         is_start[frontier] = True

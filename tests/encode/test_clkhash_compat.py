@@ -105,7 +105,7 @@ FEBRL_BLAKE_FOLDED_SCHEMA = {
         _feature("address_2", {"type": "string"}, {"type": "ngram", "n": 3}, {"bitsPerToken": 5}),
         _feature("suburb", {"type": "string", "minLength": 1}, {"type": "ngram", "n": 2},
                  {"bitsPerFeature": 33}, missingValue=MISSING),
-        _feature("postcode", {"type": "integer", "minimum": 800, "maximum": 9999},
+        _feature("postcode", {"type": "integer", "minimum": 0, "maximum": 9999},
                  {"type": "numeric", "thresholdDistance": 2.5, "resolution": 3, "fractional_precision": 1},
                  {"bitsPerToken": 8}),
         {"identifier": "state", "ignored": True, "description": "too noisy"},

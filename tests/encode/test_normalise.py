@@ -535,7 +535,15 @@ _KINDS = list(SCALARS)
 
 
 def _raw_values(kind: str) -> st.SearchStrategy[object]:
-    return st.one_of(st.text(), _LIKE[kind], st.none(), st.just(float("nan")))
+    """Arbitrary text, text shaped like the identifier, and the other types extracts hold."""
+    other_types = st.one_of(
+        st.none(),
+        st.just(float("nan")),
+        st.booleans(),  # pd.factorize hashes True like 1: the series path must keep them apart
+        st.integers(min_value=-5, max_value=100_000),
+        st.dates(min_value=datetime.date(1890, 1, 1), max_value=datetime.date(2030, 1, 1)),
+    )
+    return st.one_of(st.text(), _LIKE[kind], other_types)
 
 
 @settings(max_examples=150, deadline=None)

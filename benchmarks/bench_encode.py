@@ -1,0 +1,144 @@
+"""Encoding speed: dalink against clkhash on the same synthetic records, in one run.
+
+    python benchmarks/bench_encode.py            # 100,000 records (the issue's benchmark)
+    python benchmarks/bench_encode.py --smoke    # 2,000 records, seconds (CI)
+
+Each tool runs in its own subprocess so peak memory (max RSS) is its own. dalink is timed
+end to end (read CSV, normalise, encode, harden, write the package); clkhash is timed on
+values dalink has already normalised (clkhash does no normalisation), with the same
+fields, so the comparison flatters clkhash rather than dalink.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CLKHASH_SCHEMA = {
+    "version": 3,
+    "clkConfig": {
+        "l": 1024,
+        "kdf": {"type": "HKDF", "hash": "SHA256", "salt": "", "info": "", "keySize": 64},
+    },
+    "features": [
+        {"identifier": "given_name", "format": {"type": "string", "encoding": "utf-8"},
+         "hashing": {"comparison": {"type": "ngram", "n": 2}, "strategy": {"bitsPerToken": 15}, "hash": {"type": "doubleHash"}, "missingValue": {"sentinel": ""}}},
+        {"identifier": "middle_name", "format": {"type": "string", "encoding": "utf-8"},
+         "hashing": {"comparison": {"type": "ngram", "n": 2}, "strategy": {"bitsPerToken": 10}, "hash": {"type": "doubleHash"}, "missingValue": {"sentinel": ""}}},
+        {"identifier": "family_name", "format": {"type": "string", "encoding": "utf-8"},
+         "hashing": {"comparison": {"type": "ngram", "n": 2}, "strategy": {"bitsPerToken": 15}, "hash": {"type": "doubleHash"}, "missingValue": {"sentinel": ""}}},
+        {"identifier": "date_of_birth", "format": {"type": "string", "encoding": "utf-8"},
+         "hashing": {"comparison": {"type": "ngram", "n": 1, "positional": True}, "strategy": {"bitsPerToken": 20}, "hash": {"type": "doubleHash"}, "missingValue": {"sentinel": ""}}},
+        {"identifier": "sex", "format": {"type": "string", "encoding": "utf-8"},
+         "hashing": {"comparison": {"type": "exact"}, "strategy": {"bitsPerToken": 20}, "hash": {"type": "doubleHash"}, "missingValue": {"sentinel": ""}}},
+        {"identifier": "postcode", "format": {"type": "string", "encoding": "utf-8"},
+         "hashing": {"comparison": {"type": "ngram", "n": 2}, "strategy": {"bitsPerToken": 10}, "hash": {"type": "doubleHash"}, "missingValue": {"sentinel": ""}}},
+    ],
+}
+IDENTIFIERS = ["given_name", "middle_name", "family_name", "date_of_birth", "sex", "postcode"]
+
+
+def make_records(count: int, directory: Path) -> Path:
+    """Synthetic agency records (dalink synth), concatenated to ``count`` rows, as one CSV."""
+    import pandas as pd
+
+    from dalink.synth import synthesise
+
+    people = max(count // 2, 100)
+    partnership = synthesise(people=people, seed=7)
+    frames = []
+    for agency, frame in partnership.extracts.items():
+        frame = frame.copy()
+        frame["record_id"] = agency + "-" + frame["record_id"].astype(str)
+        frames.append(frame)
+    records = pd.concat(frames, ignore_index=True)
+    while len(records) < count:
+        extra = records.copy()
+        extra["record_id"] = extra["record_id"] + f"-r{len(records)}"
+        records = pd.concat([records, extra], ignore_index=True)
+    path = directory / "records.csv"
+    records.head(count).to_csv(path, index=False)
+    return path
+
+
+def run_dalink(csv_path: str, output: str) -> dict:
+    from dalink.encode.encoder import encode_file
+    from dalink.keys import PartnershipKey
+
+    started = time.perf_counter()
+    manifest = encode_file(csv_path, output, agency="bench", key=PartnershipKey(b"\x01" * 32))
+    elapsed = time.perf_counter() - started
+    return {"seconds": elapsed, "records": manifest.counts.rows_in, "encoded": manifest.counts.encoded}
+
+
+def run_clkhash(csv_path: str, output: str) -> dict:
+    import pandas as pd
+    from clkhash import clk
+    from clkhash.schema import from_json_dict
+
+    from dalink.encode.normalise import normalise_series
+
+    raw = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    kinds = {"date_of_birth": "date_of_birth", "sex": "sex", "postcode": "postcode"}
+    columns = []
+    for name in IDENTIFIERS:
+        values = normalise_series(raw[name], kinds.get(name, "name")).values
+        columns.append(values.where(values.notna(), "").astype(str).tolist())
+    rows = [list(row) for row in zip(*columns)]
+    schema = from_json_dict(CLKHASH_SCHEMA)
+    started = time.perf_counter()
+    clks = clk.generate_clks(rows, schema, "secret" * 6)
+    elapsed = time.perf_counter() - started
+    return {"seconds": elapsed, "records": len(rows), "encoded": len(clks)}
+
+
+def child(tool: str, csv_path: str, output: str) -> None:
+    result = run_dalink(csv_path, output) if tool == "dalink" else run_clkhash(csv_path, output)
+    result["max_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    result["max_rss_mib"] = max(result["max_rss_mib"], children)
+    print(json.dumps(result))
+
+
+def measure(tool: str, csv_path: Path, directory: Path) -> dict:
+    output = directory / f"{tool}.out"
+    completed = subprocess.run(
+        [sys.executable, __file__, "--child", tool, str(csv_path), str(output)],
+        check=True, capture_output=True, text=True,
+    )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--smoke", action="store_true", help="2,000 records, for CI")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.child:
+        child(*arguments.child)
+        return
+    count = 2_000 if arguments.smoke else arguments.records
+    with tempfile.TemporaryDirectory() as temporary:
+        directory = Path(temporary)
+        csv_path = make_records(count, directory)
+        print(f"encoding {count:,} synthetic records on {os.cpu_count()} cores")
+        results = {tool: measure(tool, csv_path, directory) for tool in ("dalink", "clkhash")}
+    for tool, result in results.items():
+        rate = result["records"] / result["seconds"]
+        print(f"{tool:8s} {result['seconds']:8.2f} s  {rate:10,.0f} records/s  peak RSS {result['max_rss_mib']:7.0f} MiB")
+    ratio = (results["dalink"]["records"] / results["dalink"]["seconds"]) / (
+        results["clkhash"]["records"] / results["clkhash"]["seconds"]
+    )
+    print(f"ratio dalink/clkhash records/s: {ratio:.1f}x (target >= 20x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dalink.match.blocking import Blocker, keyed_passes, lsh_passes, pairs_within_blocks, sorted_blocks
+from dalink.match.load import load_packages
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 6), min_size=0, max_size=40))
+def test_pairs_within_blocks_is_every_pair_sharing_a_key(keys: list[int]) -> None:
+    values = np.array(keys, dtype=np.int64)
+    order, starts, sizes = sorted_blocks(values, np.ones(len(values), dtype=bool))
+    left, right = pairs_within_blocks(order, starts, sizes)
+    found = set(zip(left.tolist(), right.tolist()))
+    expected = {(i, j) for i in range(len(keys)) for j in range(i + 1, len(keys)) if keys[i] == keys[j]}
+    assert found == expected and len(found) == len(left)
+
+
+def test_union_yields_each_pair_once_with_statistics(partnership: list[Path]) -> None:
+    records = load_packages(partnership)
+    blocker = Blocker(records, keyed_passes(records) + lsh_passes(records))
+    chunks = list(blocker.chunks(chunk_pairs=5000))
+    left = np.concatenate([chunk.left for chunk in chunks]).astype(np.int64)
+    right = np.concatenate([chunk.right for chunk in chunks]).astype(np.int64)
+    assert (left < right).all()
+    codes = left * len(records) + right
+    assert len(np.unique(codes)) == len(codes)
+    assert blocker.total_candidates() == len(codes)
+    for statistics in blocker.statistics:
+        assert 0.0 <= statistics.reduction_ratio <= 1.0
+        assert statistics.new_pairs <= statistics.pairs_in_pass
+    assert any(statistics.kind == "lsh" for statistics in blocker.statistics)

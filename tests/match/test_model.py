@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dalink.errors import LinkageError
+from dalink.match.compare import ComparisonSpec
+from dalink.match.model import FellegiSunter, TrainingSession, count_patterns
+
+FIELDS = ("given_name", "family_name", "date_of_birth", "postcode")
+TRUE_M = [np.array([0.05, 0.05, 0.1, 0.8]), np.array([0.1, 0.1, 0.1, 0.7]), np.array([0.05, 0.05, 0.05, 0.85]), np.array([0.2, 0.1, 0.1, 0.6])]
+TRUE_U = [np.array([0.9, 0.06, 0.03, 0.01]), np.array([0.85, 0.1, 0.04, 0.01]), np.array([0.97, 0.02, 0.008, 0.002]), np.array([0.8, 0.15, 0.04, 0.01])]
+
+
+def _specs() -> list[ComparisonSpec]:
+    return [ComparisonSpec(field=field, floor=0.0, ceiling=1.0, cuts=(0.5, 0.8, 0.95)) for field in FIELDS]
+
+
+def _simulate(generator: np.random.Generator, matches: int, non_matches: int, missing: float = 0.1) -> np.ndarray:
+    """Comparison levels (1 = different … 4 = top; 0 = missing) drawn from the true m and u."""
+    columns = []
+    for m, u in zip(TRUE_M, TRUE_U):
+        levels = np.concatenate([generator.choice(4, size=matches, p=m), generator.choice(4, size=non_matches, p=u)]) + 1
+        levels[generator.random(len(levels)) < missing] = 0
+        columns.append(levels)
+    return np.stack(columns, axis=1).astype(np.int8)
+
+
+def test_em_recovers_known_m_and_u() -> None:
+    generator = np.random.default_rng(7)
+    random_levels = _simulate(generator, 0, 200_000)
+    sessions = []
+    for fixed in FIELDS:
+        # pairs sharing a key on ``fixed``: a mix of matches and non-matches
+        sessions.append(TrainingSession(fixed, (fixed,), count_patterns(_simulate(generator, 3000, 6000))))
+    candidates = count_patterns(_simulate(generator, 2000, 20_000))
+    model = FellegiSunter(_specs()).fit(random_levels, sessions, candidates, total_pairs=10_000_000)
+    assert model is not None and hasattr(model, "m_") and hasattr(model, "u_")
+    for index in range(len(FIELDS)):
+        assert np.allclose(model.m_[index][1:], TRUE_M[index], atol=0.03), FIELDS[index]
+        assert np.allclose(model.u_[index][1:], TRUE_U[index], atol=0.01), FIELDS[index]
+    assert abs(model.prior_ - 2000 / 10_000_000) / (2000 / 10_000_000) < 0.15
+    assert 0.05 <= model.match_threshold_ <= 0.95
+    probability = model.match_probability(np.array([[4, 4, 4, 4], [1, 1, 1, 1], [0, 0, 0, 0]], dtype=np.int8))
+    assert probability[0] > 0.99 and probability[1] < 0.001
+    assert probability[2] == pytest.approx(model.prior_)
+
+
+def test_missing_is_never_disagreement() -> None:
+    generator = np.random.default_rng(1)
+    model = FellegiSunter(_specs()).fit_u(_simulate(generator, 0, 5000))
+    model.m_ = [np.concatenate([[1.0], m]) for m in TRUE_M]
+    model.prior_ = 0.001
+    with_missing = model.match_weight(np.array([[4, 4, 4, 0]], dtype=np.int8))
+    with_disagreement = model.match_weight(np.array([[4, 4, 4, 1]], dtype=np.int8))
+    assert with_missing > with_disagreement
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    generator = np.random.default_rng(2)
+    model = FellegiSunter(_specs()).fit(
+        _simulate(generator, 0, 20_000),
+        [TrainingSession("key", ("given_name",), count_patterns(_simulate(generator, 500, 500)))],
+        count_patterns(_simulate(generator, 300, 3000)),
+        total_pairs=1_000_000,
+    )
+    model.save(tmp_path / "model.json", schema_hash="abc")
+    loaded = FellegiSunter.load(tmp_path / "model.json")
+    levels = _simulate(generator, 50, 50)
+    assert np.allclose(loaded.match_probability(levels), model.match_probability(levels))
+    assert loaded.schema_hash_ == "abc"
+
+
+def test_unfitted_model_says_so() -> None:
+    with pytest.raises(LinkageError, match="not fitted"):
+        FellegiSunter(_specs()).match_probability(np.zeros((1, 4), dtype=np.int8))
+
+
+def test_m_from_labels() -> None:
+    generator = np.random.default_rng(4)
+    levels = _simulate(generator, 5000, 5000, missing=0.0)
+    labels = np.r_[np.ones(5000, bool), np.zeros(5000, bool)]
+    model = FellegiSunter(_specs()).fit_m_from_labels(levels, labels)
+    for index in range(len(FIELDS)):
+        assert np.allclose(model.m_[index][1:], TRUE_M[index], atol=0.02)
