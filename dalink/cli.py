@@ -182,6 +182,48 @@ def inspect(package: str, verify: bool) -> None:
     click.echo(manifest.to_json(), nl=False)
 
 
+@main.command()
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Directory to create.")
+@click.option("--people", default=6_000, show_default=True, type=click.IntRange(100, 2_000_000), help="Synthetic people.")
+@click.option("--seed", default=1, show_default=True, type=int, help="Seed of the synthetic partnership.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@handle_errors
+def demo(output: str, people: int, seed: int, quiet: bool) -> None:
+    """Run the whole pipeline on a synthetic partnership: synth, keygen, encode, link, report."""
+    from dalink.demo import run_demo
+
+    bars: list[TqdmProgress] = []
+
+    def stage_progress(name: str) -> TqdmProgress | None:
+        for bar in bars:
+            bar.close()
+        if not quiet:
+            click.echo(f"- {name}", err=True)
+        bars.append(TqdmProgress(name, enabled=not quiet))
+        return bars[-1]
+
+    try:
+        result = run_demo(output, people=people, seed=seed, stage_progress=stage_progress)
+    finally:
+        for bar in bars:
+            bar.close()
+    click.echo(f"report: {result.report_html}")
+    labels = {
+        "victims": "distinct victims",
+        "repeat_victims": "repeat victims",
+        "hidden_repeat_victims": "hidden repeat victims (visible only through linkage)",
+    }
+    for name, label in labels.items():
+        measure = result.headline.get(name, {})
+        truth = result.truth.get(name)
+        truth_text = f"  (synthetic truth {truth})" if truth is not None else ""
+        click.echo(
+            f"  {label}: {measure.get('estimate')} (95% interval {measure.get('lower')}-{measure.get('upper')}){truth_text}"
+        )
+    total = sum(result.timings.values())
+    click.echo(f"done in {total:.0f} s: " + ", ".join(f"{stage} {seconds:.0f} s" for stage, seconds in result.timings.items()))
+
+
 # --- commands ---
 
 

@@ -62,7 +62,7 @@ def test_reference_known_values() -> None:
 
 def test_levels_give_missing_its_own_level() -> None:
     spec = ComparisonSpec(field="given_name", floor=0.2, ceiling=0.9)
-    dice = np.array([0.9, 0.85, 0.3, 0.9], dtype=np.float32)
+    dice = np.array([0.9, 0.75, 0.3, 0.9], dtype=np.float32)
     present = np.array([True, True, True, False])
     levels = spec.levels(dice, present)
     assert levels[3] == MISSING_LEVEL
