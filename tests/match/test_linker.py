@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from conftest import pairwise_f1
+from dalink.cli import main
+from dalink.errors import OutputExistsError
+from dalink.match.linker import LinkConfig, link
+from dalink.match.model import FellegiSunter
+
+
+@pytest.fixture(scope="module")
+def linked(partnership: list[Path], tmp_path_factory: pytest.TempPathFactory):
+    calls: list[tuple[int, int]] = []
+    output = tmp_path_factory.mktemp("linked") / "linkage"
+    result = link(partnership, output, progress=lambda done, total: calls.append((done, total)))
+    return result, output, calls
+
+
+def test_end_to_end_quality_against_truth(linked) -> None:
+    result, _, _ = linked
+    assert pairwise_f1(result.entities) >= 0.95
+
+
+def test_outputs_are_written(linked) -> None:
+    result, output, calls = linked
+    entities = pd.read_parquet(output / "entities.parquet")
+    assert list(entities.columns[:3]) == ["agency", "record_id", "entity_id"]
+    assert {"event_date", "event_type", "local_authority", "role"} <= set(entities.columns)
+    assert len(entities) == result.summary["records"]
+    pairs = pd.read_parquet(output / "pairs.parquet")
+    assert {"agency_l", "record_id_l", "agency_r", "record_id_r", "match_weight", "match_probability"} <= set(pairs.columns)
+    assert pairs["match_probability"].between(0, 1).all()
+    summary = json.loads((output / "summary.json").read_text())
+    assert summary["pairs_compared"] > 0 and summary["blocking"]["passes"]
+    assert 0 < summary["estimated_quality"]["precision"] <= 1 and 0 < summary["estimated_quality"]["recall"] <= 1
+    assert summary["model"]["sessions"]
+    model = FellegiSunter.load(output / "model.json")
+    assert model.prior_ == pytest.approx(result.model.prior_)
+    assert calls[-1] == (1000, 1000) and all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))
+    assert not list(output.parent.glob(".*partial"))
+
+
+def test_entity_ids_stable_for_the_same_input(linked, partnership: list[Path], tmp_path: Path) -> None:
+    result, _, _ = linked
+    again = link(partnership, tmp_path / "again")
+    assert (again.entities["entity_id"].to_numpy() == result.entities["entity_id"].to_numpy()).all()
+
+
+def test_single_package_deduplicates(partnership: list[Path], tmp_path: Path) -> None:
+    result = link([partnership[0]], tmp_path / "dedup", config=LinkConfig(random_pairs=1000))
+    assert result.summary["agencies"] == {"police": len(result.entities)}
+    assert result.summary["entities"] < len(result.entities)
+    assert pairwise_f1(result.entities) >= 0.9
+
+
+def test_refuses_to_overwrite(linked, partnership: list[Path]) -> None:
+    _, output, _ = linked
+    with pytest.raises(OutputExistsError):
+        link(partnership, output)
+
+
+def test_cli_link(partnership: list[Path], tmp_path: Path) -> None:
+    runner = CliRunner()
+    output = tmp_path / "cli"
+    result = runner.invoke(main, ["link", *map(str, partnership), "-o", str(output), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "entities" in result.output and (output / "summary.json").exists()
+    refused = runner.invoke(main, ["link", str(partnership[0]), str(partnership[0]), "-o", str(tmp_path / "x")])
+    assert refused.exit_code == 1 and "also used" in refused.output
+    assert not (tmp_path / "x").exists()
