@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dalink._version import __version__
 from dalink.encode.package import EncodedPackage, atomic_directory
+from dalink.errors import OutputExistsError
 from dalink.match.blocking import Blocker, BlockingPass, keyed_passes, lsh_passes, random_pairs
 from dalink.match.cluster import ClusterResult, cluster, entity_ids
 from dalink.match.compare import ComparisonSpec, build_comparisons, comparison_levels
@@ -172,6 +173,8 @@ def link(
 ) -> LinkResult:
     """Link and de-duplicate encoded packages into entities; write the linkage directory."""
     config = config or LinkConfig()
+    if Path(output_dir).exists() and not overwrite:
+        raise OutputExistsError(f"{output_dir}: the output exists; choose another path or remove it first")
     stages = _Stages(progress)
     generator = np.random.default_rng(config.random_state)
 
