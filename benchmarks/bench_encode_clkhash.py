@@ -98,24 +98,27 @@ def main() -> None:
     rows = frame.to_numpy().tolist()
     print(f"{len(frame):,} {label} records, {len(COLUMNS)} features, l=1024, doubleHash")
 
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     ours = encode_clks(frame, read_clkhash_schema(SCHEMA), SECRET)
-    dalink_seconds = time.perf_counter() - started
+    dalink_seconds, dalink_cpu = time.perf_counter() - started, time.process_time() - started_cpu
     dalink_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     timings = {}
-    for label_workers, workers in (("clkhash (all cores)", None), ("clkhash (1 process)", 1)):
+    for name, workers in (("clkhash (all cores)", None), ("clkhash (1 process)", 1)):
         theirs_schema = clkhash_schema.from_json_dict(copy.deepcopy(SCHEMA))
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         theirs = clk.generate_clks(rows, theirs_schema, SECRET, max_workers=workers)
-        timings[label_workers] = time.perf_counter() - started
+        timings[name] = (time.perf_counter() - started, time.process_time() - started_cpu)
         mismatches = sum(mine != their.tobytes() for mine, their in zip(ours, theirs))
         if mismatches or len(theirs) != len(ours):
-            raise SystemExit(f"{label_workers}: {mismatches} CLKs differ from dalink's")
+            raise SystemExit(f"{name}: {mismatches} CLKs differ from dalink's")
 
-    print(f"{'dalink (1 process)':22s} {len(frame) / dalink_seconds:>10,.0f} records/s  peak RSS {dalink_peak:,.0f} MiB")
-    for name, seconds in timings.items():
-        print(f"{name:22s} {len(frame) / seconds:>10,.0f} records/s  dalink is {seconds / dalink_seconds:.1f}x faster")
+    count = len(frame)
+    print(f"{'dalink (1 process)':20s} {count / dalink_seconds:>9,.0f} records/s  "
+          f"({count / dalink_cpu:,.0f} per CPU-second)  peak RSS {dalink_peak:,.0f} MiB")
+    for name, (seconds, cpu) in timings.items():
+        per_cpu = f"({count / cpu:,.0f} per CPU-second)" if name.endswith("(1 process)") else ""
+        print(f"{name:20s} {count / seconds:>9,.0f} records/s  {per_cpu:30s}dalink {seconds / dalink_seconds:.1f}x faster")
     print("every CLK identical")
 
 

@@ -48,8 +48,12 @@ def part_value(value: str | None, part: BlockingPart) -> str | None:
 
 
 def part_text(part: BlockingPart, transformed: str, *, unordered: bool) -> str:
-    """What is hashed for one part. Unordered keys drop the field name so swapped parts agree."""
-    return f"{part.transform}={transformed}" if unordered else f"{part.field}.{part.transform}={transformed}"
+    """What is hashed for one part.
+
+    Unordered keys hash the transformed value alone, so that a given name recorded as the
+    family name (and vice versa) gives the same part hashes in the other order.
+    """
+    return transformed if unordered else f"{part.field}.{part.transform}={transformed}"
 
 
 def hash_part(block_key: bytes, text: str) -> int:

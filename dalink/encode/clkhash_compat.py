@@ -35,8 +35,9 @@ import math
 import re
 import struct
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
+from itertools import chain, repeat
 from typing import Callable, Sequence, Union
 
 import numpy as np
@@ -117,10 +118,8 @@ def _derive_feature_keys(schema: ClkhashSchema, secret: bytes) -> list[_FeatureK
         kdf.salt_bytes,
         kdf.info_bytes,
     )
-    return [
-        _FeatureKeys(material[2 * index * size : (2 * index + 1) * size], material[(2 * index + 1) * size : (2 * index + 2) * size])
-        for index in range(len(schema.features))
-    ]
+    keys = [material[start : start + size] for start in range(0, len(material), size)]
+    return [_FeatureKeys(keys[2 * index], keys[2 * index + 1]) for index in range(len(schema.features))]
 
 
 # --- values and tokens -------------------------------------------------------------------------
@@ -288,7 +287,9 @@ class _Hmac:
         return outer.digest()
 
 
-def _double_hash_positions(token: bytes, insertions: int, sha1: _Hmac, md5: _Hmac, bits: int, non_singular: bool) -> list[int]:
+def _double_hash_positions(
+    token: bytes, insertions: int, sha1: _Hmac, md5: _Hmac, bits: int, non_singular: bool
+) -> list[int]:
     """Schnell's double hashing: positions ``(h_sha1 + i * h_md5) mod bits`` for ``i < insertions``."""
     first = int.from_bytes(sha1.digest(token), "big") % bits
     step = int.from_bytes(md5.digest(token), "big") % bits
@@ -332,7 +333,12 @@ class _FeatureHasher:
             if problem is not None:
                 raise _ValueProblem(problem)
         hashing = self.feature.hashing
-        tokens = _tokens(hashing.comparison, _formatted(self.feature, value))
+        text = _formatted(self.feature, value)
+        try:
+            text.encode(self.feature.encoding)  # clkhash would fail with a UnicodeEncodeError
+        except UnicodeEncodeError:
+            raise _ValueProblem(f"cannot be encoded as {self.feature.encoding}") from None
+        tokens = _tokens(hashing.comparison, text)
         return list(zip(tokens, hashing.strategy.insertions_per_token(len(tokens))))
 
     def token_positions(self, token: str, insertions: int) -> list[int]:
@@ -356,7 +362,8 @@ class _FeatureHasher:
         hash_spec = self.feature.hashing.hash
         if isinstance(hash_spec, BlakeHash):
             return _blake_positions(token_bytes, insertions, self.keys, self.bits)
-        return _double_hash_positions(token_bytes, insertions, self._sha1, self._md5, self.bits, bool(hash_spec.prevent_singularity))
+        non_singular = bool(hash_spec.prevent_singularity)
+        return _double_hash_positions(token_bytes, insertions, self._sha1, self._md5, self.bits, non_singular)
 
     def bit_coordinates(self, token_keys: list[tuple[str, int]]) -> _Coordinates:
         """:meth:`hash_token` for many tokens at once: the digests in Python, the arithmetic in numpy."""
@@ -413,7 +420,9 @@ def _value_error(row: int, feature: FeatureSpec, reason: str) -> InvalidValue:
 # --- reference implementation ------------------------------------------------------------------
 
 
-def encode_clks_reference(records: Records, schema: ClkhashSchema, secret: bytes, *, validate: bool = True) -> list[bytes]:
+def encode_clks_reference(
+    records: Records, schema: ClkhashSchema, secret: bytes, *, validate: bool = True
+) -> list[bytes]:
     """The readable version of :func:`encode_clks`: one record, one feature, one bit at a time.
 
     Kept to cross-check the fast path in tests; it is about as slow as clkhash.
@@ -482,7 +491,7 @@ class _FeatureRows:
     def rows_for(self, values: np.ndarray) -> np.ndarray | _Failure:
         """Index into ``value_rows.rows`` for each value, or the first record whose value fails."""
         codes, distinct = pd.factorize(values, use_na_sentinel=False)
-        known = np.fromiter((self.value_index.get(value, -1) for value in distinct), dtype=np.int64, count=len(distinct))
+        known = np.fromiter(map(self.value_index.get, distinct, repeat(-1)), dtype=np.int64, count=len(distinct))
         new_codes = np.flatnonzero(known < 0)
         failures: dict[int, str] = {}
         for start in range(0, len(new_codes), _NEW_VALUES_PER_BATCH):
@@ -531,7 +540,7 @@ class _FeatureRows:
         rows = np.zeros((len(values), self.words), dtype=np.uint64)
         has_tokens = lengths > 0
         if has_tokens.any():
-            flat = np.fromiter((index for tokens in token_lists for index in tokens), dtype=np.int64, count=int(lengths.sum()))
+            flat = np.fromiter(chain.from_iterable(token_lists), dtype=np.int64, count=int(lengths.sum()))
             offsets = (np.cumsum(lengths) - lengths)[has_tokens]
             rows[has_tokens] = np.bitwise_or.reduceat(self.token_rows.rows[flat], offsets, axis=0)
         indices = self.value_rows.append(rows)
@@ -645,7 +654,7 @@ def _columns_in_schema_order(records: Records, schema: ClkhashSchema) -> _Column
         else:
             names = [str(name) for name in records.columns]
             duplicated = sorted({name for name in names if names.count(name) > 1})
-            missing = [feature.identifier for feature in features if feature.is_hashed and feature.identifier not in names]
+            missing = [each.identifier for each in features if each.is_hashed and each.identifier not in names]
             problems = []
             if missing:
                 problems.append(f"missing column(s) {', '.join(map(repr, missing))}")
@@ -688,5 +697,7 @@ def _as_text(column: pd.Series, identifier: str) -> np.ndarray:
         elif isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
             values[row] = str(int(value))
         else:
-            raise InvalidValue(f"row {row}, column '{identifier}': value is not text (read the extract with dtype=str)")
+            raise InvalidValue(
+                f"row {row}, column '{identifier}': value is not text (read the extract with dtype=str)"
+            )
     return values

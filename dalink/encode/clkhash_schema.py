@@ -13,9 +13,9 @@ The rule throughout is *accept what clkhash accepts, read what clkhash reads*:
 * clkhash reads the XOR-fold count from the *undocumented* key ``clkConfig.xor_folds`` and never
   reads the documented ``clkConfig.xorFolds`` (it only validates it). We do the same, so a schema
   with ``"xorFolds": 2`` gives unfolded CLKs here as it does in clkhash, and we warn about it;
-* problems clkhash only discovers later (a bad regular expression, ``prevent_singularity`` on a
-  BLAKE2 feature, a Bloom filter length BLAKE2 hashing cannot address, more key material than
-  HKDF can give) are reported here, when the schema is read.
+* problems clkhash reports only as bare exceptions or only once hashing starts
+  (``prevent_singularity`` on a BLAKE2 feature, a Bloom filter length BLAKE2 hashing cannot
+  address, more key material than HKDF can give) are reported here, when the schema is read.
 
 Every problem is reported at once, each naming the feature (``identifier``) it belongs to.
 """
@@ -403,6 +403,12 @@ class ClkhashSchema(_ClkhashSpec):
             )
         hashing_bits = self.clk_config.hashing_bits
         for feature in self.hashed_features:
+            if isinstance(feature.hashing.hash, DoubleHash) and feature.hashing.hash.prevent_singularity:
+                if hashing_bits < 2:
+                    problems.append(
+                        f"feature '{feature.identifier}': prevent_singularity cannot find a non-zero step "
+                        "in a 1-bit filter (clkhash loops forever)"
+                    )
             if isinstance(feature.hashing.hash, BlakeHash):
                 if kdf.key_size > BLAKE2B_MAXIMUM_KEY_SIZE:
                     problems.append(
@@ -483,7 +489,8 @@ def read_clkhash_schema(source: str | os.PathLike[str] | dict[str, Any]) -> Clkh
         return ClkhashSchema.model_validate(document)
     except ValidationError as error:
         lines = [_describe_problem(problem, document) for problem in error.errors()]
-        raise SchemaError(f"clkhash schema {origin} is invalid:\n" + "\n".join(f"  - {line}" for line in lines)) from None
+        listing = "\n".join(f"  - {line}" for line in lines)
+        raise SchemaError(f"clkhash schema {origin} is invalid:\n{listing}") from None
 
 
 def _load(source: str | os.PathLike[str] | dict[str, Any]) -> tuple[str, Any]:

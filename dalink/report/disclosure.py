@@ -131,6 +131,9 @@ class PublishedTable:
     total_row: bool = False
     total_column: bool = False
     zeros_disclosive: bool = False
+    structural_zero_diagonal: bool = False
+    """Cells whose row and column labels agree are zero by definition (no move from an area
+    to itself); a reader knows them, so they are shown and protect nothing."""
     index_name: str = "row"
     description: str = ""
 
@@ -147,6 +150,7 @@ class PublishedTable:
             "total_row": self.total_row,
             "total_column": self.total_column,
             "zeros_disclosive": self.zeros_disclosive,
+            "structural_zero_diagonal": self.structural_zero_diagonal,
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -192,6 +196,7 @@ class PublishedTable:
             total_row=bool(data.get("total_row", False)),
             total_column=bool(data.get("total_column", False)),
             zeros_disclosive=bool(data.get("zeros_disclosive", False)),
+            structural_zero_diagonal=bool(data.get("structural_zero_diagonal", False)),
             index_name=index_name,
             description=data.get("description", ""),
         )
@@ -222,6 +227,7 @@ class PublishedTable:
             total_row=bool(metadata.get("total_row", False)),
             total_column=bool(metadata.get("total_column", False)),
             zeros_disclosive=bool(metadata.get("zeros_disclosive", False)),
+            structural_zero_diagonal=bool(metadata.get("structural_zero_diagonal", False)),
             index_name=header[0],
             description=metadata.get("description", ""),
         )
@@ -342,12 +348,16 @@ def recoverable_cells(relations: np.ndarray, suppressed: np.ndarray) -> np.ndarr
     return hidden[fixed & involved]
 
 
-def _secondary_suppression(values: np.ndarray, grid: _Grid, suppressed: np.ndarray) -> np.ndarray:
+def _secondary_suppression(
+    values: np.ndarray, grid: _Grid, suppressed: np.ndarray, fixed: np.ndarray
+) -> np.ndarray:
     """Withhold more cells until no withheld cell can be worked out.
 
     Greedy: for a recoverable cell, try the cells it shares a relation with, cheapest first
     (interior before totals, small before large), and keep the first that reduces the number
-    of recoverable cells. Terminates because every step withholds one more cell.
+    of recoverable cells. ``fixed`` cells (known to the reader anyway, or published elsewhere)
+    are never chosen unless nothing else is left. Terminates because every step withholds one
+    more cell.
     """
     suppressed = suppressed.copy()
     relations = grid.relations
@@ -357,9 +367,13 @@ def _secondary_suppression(values: np.ndarray, grid: _Grid, suppressed: np.ndarr
             return suppressed
         target = int(recoverable[0])
         related_relations = np.flatnonzero(np.abs(relations[:, target]) > 0)
-        candidates = np.flatnonzero((np.abs(relations[related_relations]).sum(axis=0) > 0) & ~suppressed)
+        in_relation = np.abs(relations[related_relations]).sum(axis=0) > 0
+        anywhere = np.abs(relations).sum(axis=0) > 0
+        candidates = np.flatnonzero(in_relation & ~suppressed & ~fixed)
         if candidates.size == 0:
-            candidates = np.flatnonzero((np.abs(relations).sum(axis=0) > 0) & ~suppressed)
+            candidates = np.flatnonzero(anywhere & ~suppressed & ~fixed)
+        if candidates.size == 0:
+            candidates = np.flatnonzero(anywhere & ~suppressed)
         order = sorted(candidates, key=lambda index: (bool(grid.is_total[index]), values[index], index))
         chosen = order[0]
         for candidate in order:
@@ -384,6 +398,8 @@ def protect_table(
     total_row: bool = False,
     total_column: bool = False,
     zeros_disclosive: bool = False,
+    structural_zero_diagonal: bool = False,
+    keep_published: Sequence[tuple[str, str]] = (),
     index_name: str | None = None,
     description: str = "",
 ) -> PublishedTable:
@@ -391,6 +407,9 @@ def protect_table(
 
     Totals are computed here from the raw cells (never taken from the caller), so the
     relations secondary suppression protects are exactly those a reader can use.
+    ``keep_published`` names cells (row, column) that are also published elsewhere, such as
+    a grand total that is a headline count: secondary suppression avoids them, because
+    withholding them here would not hide them.
     """
     frame = counts.copy()
     frame.columns = [str(column) for column in frame.columns]
@@ -414,11 +433,28 @@ def protect_table(
         total_column=total_column,
     )
     values = np.array([raw[row, column] for row, column in grid.cells], dtype=np.int64)
+    row_labels = list(frame.index)
+    structural = np.array(
+        [
+            structural_zero_diagonal
+            and row_labels[row] == column_labels[column]
+            and row_labels[row] != TOTAL_LABEL
+            for row, column in grid.cells
+        ],
+        dtype=bool,
+    )
+    if (values[structural] != 0).any():
+        raise ReportError(f"table {name}: a cell declared structurally zero is not zero")
+    keep = set(keep_published)
+    fixed = structural | np.array(
+        [(row_labels[row], column_labels[column]) in keep for row, column in grid.cells], dtype=bool
+    )
     suppressed = np.array(
         [rules.is_primary_suppressed(int(value), zeros_disclosive=zeros_disclosive) for value in values],
         dtype=bool,
     )
-    suppressed = _secondary_suppression(values, grid, suppressed)
+    suppressed &= ~structural
+    suppressed = _secondary_suppression(values, grid, suppressed, fixed)
     published = np.full(raw.shape, np.nan)
     for index, (row, column) in enumerate(grid.cells):
         if not suppressed[index]:
@@ -432,6 +468,7 @@ def protect_table(
         total_row=total_row,
         total_column=total_column,
         zeros_disclosive=zeros_disclosive,
+        structural_zero_diagonal=structural_zero_diagonal,
         index_name=frame.index.name,
         description=description,
     )
@@ -503,7 +540,10 @@ def check_table(table: PublishedTable, rules: DisclosureRules) -> list[Disclosur
             if value < 0:
                 problem(label, column, "negative count")
             elif value == 0 and table.zeros_disclosive:
-                problem(label, column, "zero shown in a table where zeros are disclosive")
+                if not (table.structural_zero_diagonal and str(label) == str(column) != TOTAL_LABEL):
+                    problem(label, column, "zero shown in a table where zeros are disclosive")
+            elif value != 0 and table.structural_zero_diagonal and str(label) == str(column) != TOTAL_LABEL:
+                problem(label, column, "a structurally zero cell is not zero")
             elif 0 < value < rules.smallest_published:
                 problem(label, column, f"count below the threshold {rules.threshold} is shown")
         for column, role in table.columns.items():

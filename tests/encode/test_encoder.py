@@ -170,3 +170,23 @@ def test_event_fields_travel_in_clear_and_normalised(key: PartnershipKey, sample
     assert table.column("event_date").to_pylist()[0] == datetime.date(2024, 1, 10)
     assert table.column("role").to_pylist() == ["victim", "perpetrator", "victim", "victim", "perpetrator"]
     assert set(COLUMNS) - set(table.column_names) == {"given_name", "middle_name", "family_name", "date_of_birth", "sex", "postcode"}
+
+
+def test_blocking_keys_equal_reference_and_survive_swapped_names(key: PartnershipKey) -> None:
+    from dalink.encode.blocking_keys import blocking_key_reference
+
+    records = [
+        {"record_id": "1", "given_name": "robert", "family_name": "smith", "date_of_birth": "1980-01-02", "postcode": "SG1 1AA"},
+        {"record_id": "2", "given_name": "smith", "family_name": "robert", "date_of_birth": "1980-02-01"},
+        {"record_id": "3", "given_name": "jane", "family_name": "smith", "date_of_birth": None},
+    ]
+    schema = default_schema()
+    table = encode_frame(extract_of(records), agency="a", key=key, schema=schema, today=TODAY).table
+    for spec in schema.blocking_keys:
+        column = table.column(f"bk_{spec.name}").to_pylist()
+        for row, record in enumerate(records):
+            values = {name: record.get(name) for name in ("given_name", "family_name", "date_of_birth", "postcode", "sex", "middle_name")}
+            assert column[row] == blocking_key_reference(values, spec, key), (spec.name, row)
+    names = table.column("bk_names").to_pylist()
+    assert names[0] == names[1] != names[2]
+    assert table.column("bk_family_year").to_pylist()[2] is None
