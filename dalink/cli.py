@@ -227,6 +227,118 @@ def demo(output: str, people: int, seed: int, quiet: bool) -> None:
 # --- commands ---
 
 
+@main.command("synth")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Directory to create (must not exist).")
+@click.option("--people", default=20_000, show_default=True, type=click.IntRange(10, 20_000_000), help="People in the simulated world.")
+@click.option("--seed", default=1, show_default=True, type=click.IntRange(0), help="Seed: the same seed gives the same files.")
+@click.option("--years", default=3, show_default=True, type=click.IntRange(1, 30), help="Years simulated.")
+@click.option(
+    "--agencies",
+    default="police,marac,refuge,housing,childrens_services,idva",
+    show_default=True,
+    help="Comma-separated agencies to write an extract for.",
+)
+@click.option("--area", default="hertfordshire", show_default=True, help="Partnership area: hertfordshire, essex or staffordshire.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@handle_errors
+def synth_command(output: str, people: int, seed: int, years: int, agencies: str, area: str, quiet: bool) -> None:
+    """Write synthetic agency extracts with their ground truth (truth.csv, truth_measures.json).
+
+    Synthetic people only: use it to try dalink, test a pipeline or rehearse a linkage project.
+    """
+    from dalink.synth import write_partnership
+
+    chosen = [name.strip() for name in agencies.split(",") if name.strip()]
+    with TqdmProgress("synthesising", enabled=not quiet) as progress:
+        target = write_partnership(
+            output, people=people, seed=seed, years=years, agencies=chosen, area=area, progress=progress
+        )
+    import json
+
+    parameters = json.loads((target / "parameters.json").read_text(encoding="utf-8"))
+    records = parameters["records"]
+    click.echo(
+        f"{target}: {sum(records.values())} records of {parameters['people_with_records']} people "
+        f"(" + ", ".join(f"{agency} {count}" for agency, count in records.items()) + ")"
+    )
+    click.echo(f"  ground truth: {target / 'truth.csv'}, {target / 'truth_measures.json'}")
+
+
+@main.command("report")
+@click.argument("linkage", type=click.Path(file_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(), help="Report directory to write.")
+@click.option("--episode-days", type=click.IntRange(min=0), default=28, show_default=True, help="Events within this many days of an episode's start belong to it.")
+@click.option("--repeat-days", type=click.IntRange(min=0), default=365, show_default=True, help="A new episode within this many days of the previous one makes a repeat victim.")
+@click.option("--duplicate-days", type=click.IntRange(min=0), default=28, show_default=True, help="A referral within this many days of the previous one is a duplicate.")
+@click.option("--referral-type", default="marac_referral", show_default=True, help="Event type checked for duplicate referrals; 'any' checks every *_referral type.")
+@click.option("--period-start", type=click.DateTime(formats=["%Y-%m-%d"]), help="Count events on or after this date (YYYY-MM-DD).")
+@click.option("--period-end", type=click.DateTime(formats=["%Y-%m-%d"]), help="Count events on or before this date (YYYY-MM-DD).")
+@click.option("--min-count", type=click.IntRange(min=1), default=10, show_default=True, help="Disclosure control: counts below this are withheld.")
+@click.option("--round-to", type=click.IntRange(min=1), default=5, show_default=True, help="Disclosure control: published counts are rounded to a multiple of this.")
+@click.option("--replicates", type=click.IntRange(min=10), default=200, show_default=True, help="Resampled linkages behind the 95% intervals.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random state for the intervals.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing report directory.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@handle_errors
+def report_command(
+    linkage: str,
+    output: str,
+    episode_days: int,
+    repeat_days: int,
+    duplicate_days: int,
+    referral_type: str,
+    period_start: Any,
+    period_end: Any,
+    min_count: int,
+    round_to: int,
+    replicates: int,
+    seed: int,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Partnership report from a linkage directory: report.html, measures.json, tables/*.csv.
+
+    Every published count passes disclosure control; each headline count has a 95% interval
+    for linkage error.
+    """
+    from pydantic import ValidationError
+
+    from dalink.errors import ReportError
+    from dalink.report.disclosure import DisclosureRules
+    from dalink.report.measures import MeasureParameters
+    from dalink.report.report import build_report
+    from dalink.report.uncertainty import UncertaintyConfig
+
+    try:
+        parameters = MeasureParameters(
+            episode_days=episode_days,
+            repeat_days=repeat_days,
+            duplicate_days=duplicate_days,
+            duplicate_event_type=None if referral_type.strip().lower() == "any" else referral_type,
+            period_start=period_start.date() if period_start else None,
+            period_end=period_end.date() if period_end else None,
+        )
+    except ValidationError as error:
+        raise ReportError(f"invalid report parameters: {error.errors()[0]['msg']}") from None
+    rules = DisclosureRules(threshold=min_count, rounding_base=round_to)
+    with TqdmProgress("resampling linkage", enabled=not quiet) as progress:
+        result = build_report(
+            linkage,
+            output,
+            parameters,
+            rules,
+            progress,
+            uncertainty=UncertaintyConfig(replicates=replicates, random_state=seed),
+            overwrite=overwrite,
+        )
+    click.echo(f"{output}: report.html, measures.json, {len(result.tables)} tables (counts rounded to {round_to}, below {min_count} withheld)")
+    for headline in result.headlines.values():
+        if headline.estimate is None:
+            click.echo(f"  {headline.title:45s} [c]")
+        else:
+            click.echo(f"  {headline.title:45s} {headline.estimate:>8,}  (95% interval {headline.lower:,} to {headline.upper:,})")
+
+
 @main.command("link")
 @click.argument("packages", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(), help="Linkage directory to write.")

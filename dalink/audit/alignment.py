@@ -50,6 +50,7 @@ class Candidates:
     features: np.ndarray | None = None
     feature_sd: float = 1.0
     unknown_share: float = 0.05
+    slot_salt: np.ndarray | None = None  # index into the salt values, for salted fields
 
     def __len__(self) -> int:
         return len(self.slot_value)

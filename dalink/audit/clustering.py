@@ -133,15 +133,58 @@ def majority_centroids(words: np.ndarray, labels: np.ndarray, cluster_count: int
     return pack_bits(totals * 2 > sizes[:, None])
 
 
+def _peel_dense_clusters(
+    distinct: np.ndarray,
+    sizes: np.ndarray,
+    pair_radius: int,
+    single_radius: int,
+    generator: np.random.Generator,
+    *,
+    min_rows: int = 3,
+    patience: int = 30,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Peel off dense clusters around random seeds (a seed is most likely a frequent value).
+
+    For each seed: rows within ``pair_radius`` of it, their majority, then every row within
+    ``single_radius`` of that majority. Stops after ``patience`` seeds in a row found fewer than
+    ``min_rows`` rows. Returns the cluster label of each distinct row (-1: not yet) and centroids.
+    """
+    labels = np.full(len(distinct), -1, dtype=np.int64)
+    centroids: list[np.ndarray] = []
+    free = np.arange(len(distinct))
+    misses = 0
+    while len(free) and misses < patience:
+        seed = generator.choice(free, p=sizes[free] / sizes[free].sum())
+        distance = popcount(distinct[free] ^ distinct[seed]).sum(axis=1)
+        near = free[distance <= pair_radius]
+        centroid = majority_centroids(distinct[near], np.zeros(len(near), dtype=np.int64), 1, sizes[near].astype(np.float64))[0]
+        distance = popcount(distinct[free] ^ centroid).sum(axis=1)
+        members = free[distance <= single_radius]
+        if len(members) == 0:
+            members = np.array([seed])
+        if sizes[members].sum() < min_rows:
+            misses += 1
+            if sizes[members].sum() <= 1:
+                continue
+        else:
+            misses = 0
+        centroid = majority_centroids(distinct[members], np.zeros(len(members), dtype=np.int64), 1, sizes[members].astype(np.float64))[0]
+        labels[members] = len(centroids)
+        centroids.append(centroid)
+        free = free[labels[free] < 0]
+    return labels, centroids
+
+
 def cluster_encodings(
     words: np.ndarray, *, flip_probability: float = 0.0, random_state: int = 0
 ) -> EncodingClusters:
     """Cluster the filters ``words`` (rows of packed ``uint64``) into presumed values.
 
-    Exact duplicates always form one cluster. With noise, groups of distinct filters within
-    :func:`noise_radius` are joined greedily around the densest filters (a leader takes every
-    unassigned neighbour), majorities become centroids, and rows farther from their centroid
-    than a single copy's noise would put them are split off again as singletons.
+    Exact duplicates always form one cluster. With noise, dense clusters are peeled first
+    around random seeds (frequent values are hit first, and they are what frequency attacks
+    need); the remaining rows are joined greedily around their densest members using
+    LSH candidate pairs within :func:`noise_radius`. Majorities become centroids, and rows
+    farther from their centroid than one copy's noise would put them become singletons.
     """
     count = len(words)
     if count == 0:
@@ -156,36 +199,44 @@ def cluster_encodings(
         centroids = distinct
     else:
         generator = np.random.default_rng(random_state)
-        left, right = candidate_pairs(distinct, radius, generator)
-        close = hamming_pairs(distinct, left, right) <= radius
-        left, right = left[close], right[close]
-        # Density: rows (not distinct filters) within the radius, so big values lead.
-        density = group_sizes.astype(np.float64).copy()
-        np.add.at(density, left, group_sizes[right])
-        np.add.at(density, right, group_sizes[left])
-        both_left = np.concatenate([left, right])
-        both_right = np.concatenate([right, left])
-        order = np.argsort(both_left, kind="stable")
-        both_left, both_right = both_left[order], both_right[order]
-        starts = np.searchsorted(both_left, np.arange(len(distinct) + 1))
-        labels_of_group = np.full(len(distinct), -1, dtype=np.int64)
-        next_label = 0
-        for leader in np.argsort(-density, kind="stable"):
-            if labels_of_group[leader] >= 0:
-                continue
-            labels_of_group[leader] = next_label
-            neighbours = both_right[starts[leader] : starts[leader + 1]]
-            free = neighbours[labels_of_group[neighbours] < 0]
-            labels_of_group[free] = next_label
-            next_label += 1
-        centroids = majority_centroids(distinct, labels_of_group, next_label, group_sizes.astype(np.float64))
         # A single noisy copy lies about p*m bits from the value it came from.
-        single_radius = noise_radius(bits, flip_probability / 2 if flip_probability < 0.5 else flip_probability)
-        distance = popcount(distinct ^ centroids[labels_of_group]).sum(axis=1)
-        strays = np.flatnonzero(distance > max(single_radius, radius // 2 + 1))
-        if len(strays):
-            labels_of_group[strays] = next_label + np.arange(len(strays))
-            centroids = np.concatenate([centroids, distinct[strays]])
+        single_radius = noise_radius(bits, flip_probability / 2)
+        labels_of_group, peeled = _peel_dense_clusters(distinct, group_sizes, radius, single_radius, generator)
+        next_label = len(peeled)
+        rest = np.flatnonzero(labels_of_group < 0)
+        rest_centroids = np.zeros((0, distinct.shape[1]), dtype=distinct.dtype)
+        if len(rest):
+            rest_words = distinct[rest]
+            rest_sizes = group_sizes[rest]
+            left, right = candidate_pairs(rest_words, radius, generator)
+            close = hamming_pairs(rest_words, left, right) <= radius
+            left, right = left[close], right[close]
+            density = rest_sizes.astype(np.float64).copy()
+            np.add.at(density, left, rest_sizes[right])
+            np.add.at(density, right, rest_sizes[left])
+            both_left = np.concatenate([left, right])
+            both_right = np.concatenate([right, left])
+            order = np.argsort(both_left, kind="stable")
+            both_left, both_right = both_left[order], both_right[order]
+            starts = np.searchsorted(both_left, np.arange(len(rest) + 1))
+            rest_labels = np.full(len(rest), -1, dtype=np.int64)
+            label = 0
+            for leader in np.argsort(-density, kind="stable"):
+                if rest_labels[leader] >= 0:
+                    continue
+                rest_labels[leader] = label
+                neighbours = both_right[starts[leader] : starts[leader + 1]]
+                rest_labels[neighbours[rest_labels[neighbours] < 0]] = label
+                label += 1
+            rest_centroids = majority_centroids(rest_words, rest_labels, label, rest_sizes.astype(np.float64))
+            distance = popcount(rest_words ^ rest_centroids[rest_labels]).sum(axis=1)
+            strays = np.flatnonzero(distance > single_radius)
+            if len(strays):
+                rest_labels[strays] = label + np.arange(len(strays))
+                rest_centroids = np.concatenate([rest_centroids, rest_words[strays]])
+            labels_of_group[rest] = next_label + rest_labels
+        peeled_array = np.stack(peeled) if peeled else np.zeros((0, distinct.shape[1]), dtype=distinct.dtype)
+        centroids = np.concatenate([peeled_array, rest_centroids])
     labels = labels_of_group[group_of_row]
     counts = np.bincount(labels, minlength=len(centroids)).astype(np.int64)
     # Renumber clusters largest first.

@@ -51,10 +51,11 @@ def field_candidates(
     popcounts, spread = shadow_popcounts(spec, distribution.values, random_state=random_state)
     salts = salt_distribution(salt_step(spec), reference)
     value_index = np.repeat(np.arange(len(distribution)), len(salts.values))
+    salt_index = np.tile(np.arange(len(salts.values)), len(distribution))
     probabilities = np.outer(distribution.probabilities, salts.probabilities).ravel()
     if len(probabilities) > MAX_SLOTS:
-        keep = np.argsort(-probabilities, kind="stable")[:MAX_SLOTS]
-        value_index, probabilities = value_index[keep], probabilities[keep]
+        keep = np.sort(np.argsort(-probabilities, kind="stable")[:MAX_SLOTS])
+        value_index, salt_index, probabilities = value_index[keep], salt_index[keep], probabilities[keep]
     return Candidates(
         claim_values=distribution.values,
         slot_value=value_index,
@@ -62,6 +63,7 @@ def field_candidates(
         features=popcounts[value_index],
         feature_sd=spread,
         unknown_share=0.05,
+        slot_salt=salt_index if salt_step(spec) is not None else None,
     )
 
 

@@ -45,6 +45,7 @@ import pandas as pd
 
 from dalink.encode.clkhash_schema import (
     KEYS_PER_FEATURE,
+    BitsPerTokenStrategy,
     BlakeHash,
     ClkhashSchema,
     DateFormat,
@@ -71,6 +72,7 @@ logger = logging.getLogger(__name__)
 
 Records = Union[pd.DataFrame, Sequence[Sequence[str]]]
 Progress = Callable[[int, int], None]
+TokenKey = Union[str, tuple[str, int]]
 
 CHUNK_RECORDS = 50_000
 """Records encoded per step (bounds memory; the progress callback fires after each)."""
@@ -325,21 +327,34 @@ class _FeatureHasher:
     def __post_init__(self) -> None:
         self._sha1 = _Hmac(self.keys.first, "sha1")
         self._md5 = _Hmac(self.keys.second, "md5")
+        self.encoding = self.feature.encoding
+        strategy = self.feature.hashing.strategy
+        self.fixed_insertions = strategy.bits_per_token if isinstance(strategy, BitsPerTokenStrategy) else None
 
-    def tokens(self, value: str) -> list[tuple[str, int]]:
-        """The value's tokens, each with its number of insertions. Raises :class:`_ValueProblem`."""
+    def token_strings(self, value: str) -> list[str]:
+        """The value validated, formatted and tokenised as clkhash does. Raises :class:`_ValueProblem`."""
         if self.validate:
             problem = _validation_problem(self.feature, value)
             if problem is not None:
                 raise _ValueProblem(problem)
-        hashing = self.feature.hashing
         text = _formatted(self.feature, value)
         try:
-            text.encode(self.feature.encoding)  # clkhash would fail with a UnicodeEncodeError
+            text.encode(self.encoding)  # clkhash would fail with a UnicodeEncodeError
         except UnicodeEncodeError:
-            raise _ValueProblem(f"cannot be encoded as {self.feature.encoding}") from None
-        tokens = _tokens(hashing.comparison, text)
-        return list(zip(tokens, hashing.strategy.insertions_per_token(len(tokens))))
+            raise _ValueProblem(f"cannot be encoded as {self.encoding}") from None
+        return _tokens(self.feature.hashing.comparison, text)
+
+    def tokens(self, value: str) -> list[tuple[str, int]]:
+        """The value's tokens, each with its number of insertions. Raises :class:`_ValueProblem`."""
+        tokens = self.token_strings(value)
+        return list(zip(tokens, self.feature.hashing.strategy.insertions_per_token(len(tokens))))
+
+    def token_keys(self, value: str) -> list[TokenKey]:
+        """Cache keys for the value's tokens: the bare token when every token has the same insertions."""
+        return self.token_strings(value) if self.fixed_insertions is not None else self.tokens(value)
+
+    def token_of(self, key: TokenKey) -> tuple[str, int]:
+        return (key, self.fixed_insertions) if isinstance(key, str) and self.fixed_insertions is not None else key
 
     def token_positions(self, token: str, insertions: int) -> list[int]:
         """:meth:`hash_token`, cached (the reference path's cache; the fast path keeps packed rows)."""
@@ -358,7 +373,7 @@ class _FeatureHasher:
         ]
 
     def hash_token(self, token: str, insertions: int) -> list[int]:
-        token_bytes = token.encode(self.feature.encoding)
+        token_bytes = token.encode(self.encoding)
         hash_spec = self.feature.hashing.hash
         if isinstance(hash_spec, BlakeHash):
             return _blake_positions(token_bytes, insertions, self.keys, self.bits)
@@ -367,7 +382,7 @@ class _FeatureHasher:
 
     def bit_coordinates(self, token_keys: list[tuple[str, int]]) -> _Coordinates:
         """:meth:`hash_token` for many tokens at once: the digests in Python, the arithmetic in numpy."""
-        encoding, bits = self.feature.encoding, self.bits
+        encoding, bits = self.encoding, self.bits
         insertions = np.fromiter((count for _, count in token_keys), dtype=np.int64, count=len(token_keys))
         rows = np.repeat(np.arange(len(token_keys)), insertions)
         index = np.arange(len(rows)) - np.repeat(np.cumsum(insertions) - insertions, insertions)
@@ -479,7 +494,7 @@ class _FeatureRows:
 
     hasher: _FeatureHasher
     words: int
-    token_index: dict[tuple[str, int], int] = field(default_factory=dict)
+    token_index: dict[TokenKey, int] = field(default_factory=dict)
     value_index: dict[str, int] = field(default_factory=dict)
     token_rows: _GrowingRows = field(init=False)
     value_rows: _GrowingRows = field(init=False)
@@ -509,9 +524,9 @@ class _FeatureRows:
             return _Failure(first, failures[int(codes[first])])
         return known[codes]
 
-    def _token_indices(self, value: str, new_tokens: list[tuple[str, int]]) -> list[int]:
+    def _token_indices(self, value: str, new_tokens: list[TokenKey]) -> list[int]:
         """Row indices of the value's tokens; unseen tokens are queued for hashing and packing."""
-        token_keys = self.hasher.tokens(value)
+        token_keys = self.hasher.token_keys(value)
         known = self.token_index.get
         indices = [known(token_key, -1) for token_key in token_keys]
         if -1 in indices:
@@ -524,11 +539,11 @@ class _FeatureRows:
                 indices[position] = index
         return indices
 
-    def _packed_tokens(self, token_keys: list[tuple[str, int]]) -> np.ndarray:
+    def _packed_tokens(self, token_keys: list[TokenKey]) -> np.ndarray:
         """Each token's packed row, built in batches to bound memory."""
         packed = np.zeros((len(token_keys), self.words), dtype=np.uint64)
         for start in range(0, len(token_keys), _NEW_VALUES_PER_BATCH):
-            batch = token_keys[start : start + _NEW_VALUES_PER_BATCH]
+            batch = [self.hasher.token_of(key) for key in token_keys[start : start + _NEW_VALUES_PER_BATCH]]
             coordinates = self.hasher.bit_coordinates(batch)
             bitmap = np.zeros((len(batch), self.words * 64), dtype=np.bool_)
             bitmap[coordinates.rows, coordinates.bits] = True
@@ -578,15 +593,12 @@ def encode_clks(
     """
     columns = _columns_in_schema_order(records, schema)
     total = columns.record_count
-    feature_rows = [
-        (index, _FeatureRows(hasher, math.ceil(schema.clk_config.hashing_bits / 64)))
-        for index, hasher in _hashers(schema, secret, validate)
-    ]
+    words = math.ceil(schema.clk_config.hashing_bits / 64)
+    feature_rows = [(index, _FeatureRows(hasher, words)) for index, hasher in _hashers(schema, secret, validate)]
     logger.info("encoding %d records as clkhash CLKs (%d hashed features)", total, len(feature_rows))
     clks: list[bytes] = []
     for start in range(0, total, CHUNK_RECORDS):
         stop = min(start + CHUNK_RECORDS, total)
-        words = math.ceil(schema.clk_config.hashing_bits / 64)
         combined = np.zeros((stop - start, words), dtype=np.uint64)
         failures = []
         for index, rows in feature_rows:

@@ -472,16 +472,17 @@ def read_clkhash_schema(source: str | os.PathLike[str] | dict[str, Any]) -> Clkh
             f"clkhash schema {origin}: 'version' must be one of {', '.join(map(str, SUPPORTED_VERSIONS))}"
         )
     document = copy.deepcopy(document)
+    problems: list[str] = []
     try:
         if version == 1:
-            document = _migrate_version_1_to_2(document)
-        if document["version"] == 2:
-            document = _migrate_version_2_to_3(document)
+            document = _migrate_version_1_to_2(document, problems)
+        if document["version"] == 2 and not problems:
+            document = _migrate_version_2_to_3(document, problems)
     except (KeyError, TypeError, AttributeError) as error:
-        raise SchemaError(
-            f"clkhash schema {origin}: cannot migrate this version {version} schema to version 3 "
-            f"(missing or malformed {error})"
-        ) from None
+        problems.append(f"missing or malformed {error}")
+    if problems:
+        listing = "\n".join(f"  - {line}" for line in problems)
+        raise SchemaError(f"clkhash schema {origin}: cannot migrate this version {version} schema:\n{listing}")
     document["version"] = 3
     _drop_keys_clkhash_ignores(document, origin)
     _warn_about_xor_folds_quirk(document, origin)
@@ -513,7 +514,7 @@ def _load(source: str | os.PathLike[str] | dict[str, Any]) -> tuple[str, Any]:
         ) from None
 
 
-def _migrate_version_1_to_2(document: dict[str, Any]) -> dict[str, Any]:
+def _migrate_version_1_to_2(document: dict[str, Any], problems: list[str]) -> dict[str, Any]:
     """clkhash's ``_convert_v1_to_v2``: the global k times each feature's weight becomes its k."""
     clk_config = document["clkConfig"]
     global_k = clk_config.pop("k")
@@ -530,19 +531,20 @@ def _migrate_version_1_to_2(document: dict[str, Any]) -> dict[str, Any]:
         hashing["hash"] = clk_hash
         return feature
 
+    features = [_migrated(convert, feature, index, problems) for index, feature in enumerate(document["features"])]
     return {
         "version": 2,
         "clkConfig": {"l": clk_config["l"], "xor_folds": clk_config.get("xor_folds", 0), "kdf": clk_config["kdf"]},
-        "features": [convert(feature) for feature in document["features"]],
+        "features": features,
     }
 
 
-def _migrate_version_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
+def _migrate_version_2_to_3(document: dict[str, Any], problems: list[str]) -> dict[str, Any]:
     """clkhash's ``_convert_v2_to_v3``: ``k``/``numBits`` and ``ngram``/``positional`` are renamed."""
-    document["version"] = 3
-    for feature in document["features"]:
+
+    def convert(feature: dict[str, Any]) -> dict[str, Any]:
         if feature.get("ignored", False):
-            continue
+            return feature
         hashing = feature["hashing"]
         strategy = hashing["strategy"]
         if "k" in strategy:
@@ -554,7 +556,22 @@ def _migrate_version_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
             "n": hashing.pop("ngram"),
             "positional": hashing.pop("positional", False),
         }
+        return feature
+
+    document["version"] = 3
+    document["features"] = [
+        _migrated(convert, feature, index, problems) for index, feature in enumerate(document["features"])
+    ]
     return document
+
+
+def _migrated(convert: Any, feature: Any, index: int, problems: list[str]) -> Any:
+    try:
+        return convert(feature)
+    except (KeyError, TypeError, AttributeError) as error:
+        identifier = feature.get("identifier") if isinstance(feature, dict) else None
+        problems.append(f"feature '{identifier}' (features[{index}]): missing or malformed {error}")
+        return feature
 
 
 def _drop_keys_clkhash_ignores(document: dict[str, Any], origin: str) -> None:

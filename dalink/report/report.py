@@ -34,7 +34,7 @@ from dalink.report.measures import MeasureParameters, Measures, compute_measures
 from dalink.report.render import ReportContent, render_report
 from dalink.report.tables import PublishedHeadline
 from dalink.report.uncertainty import IntervalResult, UncertaintyConfig, linkage_intervals
-from dalink.errors import ReportError
+from dalink.errors import OutputExistsError, ReportError
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def build_report(
     uncertainty = uncertainty or UncertaintyConfig()
     output = Path(output_dir)
     if output.exists() and not overwrite:  # fail before minutes of resampling, not after
-        raise ReportError(f"{output}: the output exists; choose another path or remove it first")
+        raise OutputExistsError(f"{output}: the output exists; choose another path or remove it first")
     linkage = linkage_dir if isinstance(linkage_dir, Linkage) else read_linkage(linkage_dir)
 
     measures = compute_measures(linkage.entities, parameters)

@@ -95,13 +95,16 @@ class ErrorRates(BaseModel):
 # --------------------------------------------------------------------------- helpers
 
 
-def _map_distinct(values: np.ndarray, function: Callable[[str], str]) -> np.ndarray:
-    """Apply ``function`` once per distinct value (names repeat a lot)."""
-    if len(values) == 0:
-        return values.copy()
-    codes, uniques = pd.factorize(values)
-    mapped = np.array([function(value) for value in uniques], dtype=object)
-    return mapped[codes]
+def _person_flags(names: np.ndarray, test: Callable[[str], bool]) -> np.ndarray:
+    """``test`` of each person's name, computed once per distinct name."""
+    if len(names) == 0:
+        return np.zeros(0, dtype=bool)
+    codes, uniques = pd.factorize(names)
+    return np.array([test(name) for name in uniques], dtype=bool)[codes]
+
+
+def _is_ascii(text: str) -> bool:
+    return text.isascii()
 
 
 def _fold_diacritics(text: str) -> str:
@@ -246,7 +249,11 @@ def render_records(
     use_birth = two_surnames & reverts[person] & (events.day >= revert_day[person])
     use_birth ^= two_surnames & (draw() < rates.surname_other)
     family = np.where(use_birth, birth, family)
-    hyphenated = _map_distinct(family, lambda name: "1" if "-" in name else "") == "1"
+    hyphenated = np.where(
+        use_birth,
+        _person_flags(people.birth_family_name, lambda name: "-" in name)[person],
+        _person_flags(people.family_name, lambda name: "-" in name)[person],
+    )
     partial = hyphenated & (draw() < rates.double_barrelled_partial)
     choices = draw()
     for row in np.flatnonzero(partial):
@@ -257,16 +264,25 @@ def render_records(
     middle = people.middle_name[person].copy()
     nickname_draw = draw()
     variant_draw = draw()
-    has_nickname = _map_distinct(given, lambda name: "1" if name in NICKNAMES else "") == "1"
+    has_nickname = _person_flags(people.given_name, lambda name: name in NICKNAMES)[person]
     for row in np.flatnonzero(has_nickname & (nickname_draw < rates.nickname)):
         variants = NICKNAMES[given[row]]
         given[row] = variants[int(variant_draw[row] * len(variants))]
     _apply_typos(given, draw() < rates.given_name_typo, generator)
     _apply_typos(family, draw() < rates.family_name_typo, generator)
     fold = draw() < rates.diacritics_dropped
-    for values in (given, middle, family):
-        folded = _map_distinct(values, _fold_diacritics)
-        values[fold] = folded[fold]
+    non_ascii_family = np.where(
+        use_birth,
+        ~_person_flags(people.birth_family_name, _is_ascii)[person],
+        ~_person_flags(people.family_name, _is_ascii)[person],
+    )
+    for values, non_ascii in (
+        (given, ~_person_flags(people.given_name, _is_ascii)[person]),
+        (middle, ~_person_flags(people.middle_name, _is_ascii)[person]),
+        (family, non_ascii_family),
+    ):
+        for row in np.flatnonzero(fold & non_ascii):
+            values[row] = _fold_diacritics(values[row])
     has_middle = middle != ""
     inside_given = has_middle & (draw() < rates.middle_name_in_given_name)
     given[inside_given] = given[inside_given] + " " + middle[inside_given]

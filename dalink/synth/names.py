@@ -191,7 +191,12 @@ def load_area(key: str) -> Area:
 
 def british_surname_tail() -> list[str]:
     """Deterministic compound surnames (prefix + suffix) forming the long tail."""
-    return [prefix + suffix for prefix in _TAIL_PREFIXES for suffix in _TAIL_SUFFIXES]
+    return [
+        prefix + suffix
+        for prefix in _TAIL_PREFIXES
+        for suffix in _TAIL_SUFFIXES
+        if prefix[-1] != suffix[0]  # no "Calddale"
+    ]
 
 
 def _pool(names: list[str], weights: list[float]) -> NamePool:

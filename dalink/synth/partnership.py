@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dalink.errors import DalinkError
 from dalink.report.measures import MeasureParameters, Measures, compute_measures
-from dalink.synth.errors import ErrorRates, render_records
+from dalink.synth.errors import ErrorRates, format_dates, render_records
 from dalink.synth.names import GROUPS, area_names, load_area
 from dalink.synth.world import AGENCIES, VICTIM, World, WorldParameters, simulate_world
 
@@ -107,7 +107,21 @@ class SyntheticPartnership:
 
     def events(self) -> pd.DataFrame:
         """Every record's event fields with ``entity_id`` = the true person."""
-        return truth_events(self.extracts, self.truth)
+        event_columns = ["record_id", "event_date", "event_type", "local_authority", "role"]
+        parts = [
+            extract[event_columns].assign(agency=agency) for agency, extract in self.extracts.items()
+        ]
+        if not parts:
+            return truth_events(self.extracts, self.truth)
+        events = pd.concat(parts, ignore_index=True)
+        aligned = len(events) == len(self.truth) and bool(
+            (events["record_id"].to_numpy() == self.truth["record_id"].to_numpy()).all()
+            and (events["agency"].to_numpy() == self.truth["agency"].to_numpy()).all()
+        )
+        if not aligned:  # the truth was re-ordered: join on the keys instead
+            return truth_events(self.extracts, self.truth)
+        events.insert(0, "entity_id", self.truth["person_id"].to_numpy())
+        return events[["entity_id", "agency", *event_columns]]
 
     def measures(self, parameters: MeasureParameters | None = None) -> Measures:
         """The true partnership measures (the same code the report runs on linked entities)."""
@@ -152,8 +166,18 @@ def _record_numbers(count: int, generator: np.random.Generator) -> np.ndarray:
 
 
 def _format_record_ids(prefix: str, count: int) -> np.ndarray:
+    """``PREFIX-000001`` ... as Python strings, built as fixed-width bytes (a list
+    comprehension over a million f-strings costs seconds)."""
     width = max(6, len(str(count)))
-    return np.array([f"{prefix}-{number:0{width}d}" for number in range(1, count + 1)], dtype=object)
+    numbers = np.arange(1, count + 1, dtype=np.int64)
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    digits = (numbers[:, None] // powers[None, :]) % 10 + ord("0")
+    head = np.frombuffer(f"{prefix}-".encode("ascii"), dtype=np.uint8)
+    characters = np.empty((count, len(head) + width), dtype=np.uint8)
+    characters[:, : len(head)] = head
+    characters[:, len(head) :] = digits
+    as_bytes = characters.view(f"S{len(head) + width}").reshape(count)
+    return as_bytes.astype(f"U{len(head) + width}").astype(object)
 
 
 def synthesise(
@@ -208,30 +232,40 @@ def synthesise_from(
         generator=generator,
     )
     logger.info("simulated %d events for %d people", len(world.events), parameters.people)
+    # Put events in their final order (agency, then shuffled record number) before rendering,
+    # so each extract is a contiguous slice of the rendered columns. Record numbers are drawn
+    # for every agency, so an extract does not depend on which other agencies are kept.
+    order_parts = []
+    for code in range(len(AGENCIES)):
+        rows = np.flatnonzero(world.events.agency == code)
+        order_parts.append(rows[np.argsort(_record_numbers(len(rows), generator))])
+    world = dataclasses.replace(world, events=world.events.take(np.concatenate(order_parts)))
     if progress:
         progress(1, stages)
     columns = render_records(world, parameters.error_rates, generator)
     if progress:
         progress(2, stages)
 
-    agency_codes = world.events.agency
-    person_ids = world.events.person + 1
     extracts: dict[str, pd.DataFrame] = {}
     truth_parts = []
-    for code, agency in enumerate(AGENCIES):
-        rows = np.flatnonzero(agency_codes == code)
-        # Drawn for every agency, so an extract does not depend on which others are kept.
-        numbers = _record_numbers(len(rows), generator)
+    end = 0
+    for agency, rows in zip(AGENCIES, order_parts):
+        begin, end = end, end + len(rows)
         if agency not in parameters.agencies:
             continue
-        rows = rows[np.argsort(numbers)]  # extract rows in record-number order
         record_ids = _format_record_ids(RECORD_PREFIXES[agency], len(rows))
         frame = {"record_id": record_ids}
         for name in EXTRACT_COLUMNS[1:]:
-            frame[name] = _blank_to_none(columns[name][rows])
+            frame[name] = _blank_to_none(columns[name][begin:end])
         extracts[agency] = pd.DataFrame(frame, columns=list(EXTRACT_COLUMNS))
         truth_parts.append(
-            pd.DataFrame({"agency": agency, "record_id": record_ids, "person_id": person_ids[rows]})
+            pd.DataFrame(
+                {
+                    "agency": agency,
+                    "record_id": record_ids,
+                    "person_id": world.events.person[begin:end] + 1,
+                }
+            )
         )
     truth = pd.concat(truth_parts, ignore_index=True) if truth_parts else pd.DataFrame(
         columns=list(TRUTH_COLUMNS)
@@ -255,7 +289,9 @@ def _people_table(world: World, truth: pd.DataFrame) -> pd.DataFrame:
             "person_id": np.arange(1, count + 1),
             "kind": np.where(people.kind == VICTIM, "victim", "perpetrator"),
             "sex": np.where(people.sex == 0, "F", "M"),
-            "date_of_birth": people.date_of_birth.astype("datetime64[D]").astype(str),
+            "date_of_birth": format_dates(
+                people.date_of_birth, np.zeros(count, dtype=np.int64)
+            ),
             "given_name": people.given_name,
             "middle_name": _blank_to_none(people.middle_name),
             "family_name": people.family_name,

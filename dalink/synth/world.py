@@ -82,7 +82,7 @@ class WorldParameters(BaseModel):
     house_move_between_episodes: float = Field(0.05, ge=0, le=1, description="Chance that a victim moved house before a later episode.")
     has_children_share: float = Field(0.50, ge=0, le=1, description="Share of victims with children at home.")
     shared_surname_share: float = Field(0.35, ge=0, le=1, description="Share of women abused by a male partner who carry his surname.")
-    double_barrelled_share: float = Field(0.03, ge=0, le=1, description="Share of people with a double-barrelled surname.")
+    double_barrelled_share: float = Field(0.03, ge=0, le=1, description="Share of people with British names who have a double-barrelled surname.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,6 +209,12 @@ class Events:
     def __len__(self) -> int:
         return len(self.person)
 
+    def take(self, order: np.ndarray) -> Events:
+        """The events in another order (every array indexed by ``order``)."""
+        return Events(
+            **{field.name: getattr(self, field.name)[order] for field in dataclasses.fields(self)}
+        )
+
 
 @dataclasses.dataclass
 class World:
@@ -314,7 +320,10 @@ def _make_people(
 
     family_pools = family_name_pools()
     birth_family_name = _sample_names(family_pools, group, sex, generator)
-    double = generator.random(count) < parameters.double_barrelled_share
+    # Double-barrelled surnames are a British naming custom.
+    double = (generator.random(count) < parameters.double_barrelled_share) & (
+        group == GROUPS.index("british")
+    )
     second_part = _sample_names(family_pools, group, sex, generator)
     double &= second_part != birth_family_name
     birth_family_name[double] = birth_family_name[double] + "-" + second_part[double]
@@ -431,12 +440,13 @@ def _simulate_round(
     rehoused = has_refuge & (generator.random(size) < parameters.rehoused_in_refuge_area)
     new_postcode = authorities.postcodes(refuge_authority, generator)
 
-    def place(offset: np.ndarray) -> dict[str, np.ndarray]:
-        after = rehoused & (offset > refuge_day)
+    def place(offset: np.ndarray, keep: np.ndarray) -> dict[str, np.ndarray]:
+        """Where the victim lives on the day of each kept event (re-housed after a refuge)."""
+        after = (rehoused & (offset > refuge_day))[keep]
         return {
-            "authority": np.where(after, refuge_authority, authority),
-            "postcode": np.where(after, new_postcode, postcode),
-            "previous_postcode": np.where(after, postcode, previous_postcode),
+            "authority": np.where(after, refuge_authority[keep], authority[keep]),
+            "postcode": np.where(after, new_postcode[keep], postcode[keep]),
+            "previous_postcode": np.where(after, postcode[keep], previous_postcode[keep]),
         }
 
     def emit(
@@ -445,21 +455,20 @@ def _simulate_round(
     ) -> None:
         day = start + offset
         keep = mask & (day < days)
-        if not keep.any():
+        kept = int(keep.sum())
+        if not kept:
             return
-        where = place(offset)
-        referrer_array = np.broadcast_to(referrer, (size,))
-        risk_array = np.broadcast_to(risk_level, (size,))
+        where = place(offset, keep)
         collector.add(
             person=victim[keep],
-            agency=np.full(int(keep.sum()), agency),
+            agency=np.full(kept, agency),
             day=day[keep],
-            authority=where["authority"][keep],
-            role=np.full(int(keep.sum()), VICTIM),
-            risk=risk_array[keep],
-            referrer=referrer_array[keep],
-            postcode=where["postcode"][keep],
-            previous_postcode=where["previous_postcode"][keep],
+            authority=where["authority"],
+            role=np.full(kept, VICTIM),
+            risk=np.broadcast_to(risk_level, (size,))[keep],
+            referrer=np.broadcast_to(referrer, (size,))[keep],
+            postcode=where["postcode"],
+            previous_postcode=where["previous_postcode"],
         )
 
     zero = np.zeros(size, dtype=np.int64)
@@ -478,7 +487,7 @@ def _simulate_round(
                 person=abuser,
                 agency=np.full(len(abuser), POLICE),
                 day=(start + offset)[named],
-                authority=place(offset)["authority"][named],
+                authority=place(offset, named)["authority"],
                 role=np.full(len(abuser), PERPETRATOR),
                 risk=risk[named],
                 referrer=np.zeros(len(abuser), dtype=np.int64),

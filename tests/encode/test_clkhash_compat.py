@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from dalink.encode import clkhash_compat
@@ -293,8 +293,7 @@ def test_random_schemas_match_clkhash(case, secret):
        threshold=st.sampled_from([1, 2.5, 10, 0.3]), resolution=st.integers(1, 4), precision=st.integers(0, 2))
 def test_numeric_comparison_matches_clkhash(values, threshold, resolution, precision):
     comparison = {"type": "numeric", "thresholdDistance": threshold, "resolution": resolution, "fractional_precision": precision}
-    if int(round(threshold * 10**precision)) == 0:
-        return
+    assume(int(round(threshold * 10**precision)) != 0)
     schema_dict = {"version": 3, "clkConfig": {"l": 256, "kdf": {"type": "HKDF"}},
                    "features": [_feature("x", {"type": "string"}, comparison, {"bitsPerToken": 3})]}
     records = [[value] for value in values]
@@ -366,6 +365,18 @@ def test_older_versions_are_migrated_like_clkhash(febrl1, schema_dict):
     schema = read_clkhash_schema(schema_dict)
     assert schema.version == 3
     assert encode_clks(rows, schema, SECRET) == _clkhash_clks(schema_dict, rows)
+
+
+def test_unmigratable_old_schema_names_the_features():
+    broken = copy.deepcopy(V2_SCHEMA)
+    del broken["features"][0]["hashing"]["ngram"]
+    del broken["features"][1]["hashing"]["strategy"]
+    with pytest.raises(SchemaError) as raised:
+        read_clkhash_schema(broken)
+    assert "feature 'given_name' (features[0]): missing or malformed 'ngram'" in str(raised.value)
+    assert "feature 'surname' (features[1]): missing or malformed 'strategy'" in str(raised.value)
+    with pytest.raises(Exception):
+        clkhash_schema.from_json_dict(broken)
 
 
 # --- schema errors ------------------------------------------------------------------------------
