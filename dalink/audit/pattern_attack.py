@@ -181,6 +181,11 @@ def find_pattern(matrix: np.ndarray, weights: np.ndarray, max_size: int, target:
     the most frequent token are among the most frequent positions).
     """
     frequency = weights @ matrix
+    # Positions set in (nearly) every row belong to tokens this partition already holds.
+    constant = frequency >= 0.98 * float(weights.sum())
+    if constant.any():
+        matrix = matrix & ~constant[None, :]
+        frequency = np.where(constant, 0.0, frequency)
     eligible = np.flatnonzero(frequency >= GROWTH_RETENTION * target)
     seeds = eligible[np.argsort(-frequency[eligible])][:SEEDS_PER_PATTERN]
     best_pattern, best_error = np.zeros(0, dtype=np.int64), np.inf
@@ -331,7 +336,94 @@ def mine_tokens(
     return mined
 
 
-# --- steps 3 and 4: decoding and bootstrapping -------------------------------------------------
+# --- step 3: global relabelling ---------------------------------------------------------------
+
+
+def slot_token_matrix(index: TokenIndex, slot_count: int, tokens: np.ndarray) -> np.ndarray:
+    """Boolean (slots, len(tokens)) membership, vectorised over the CSR index."""
+    column_of = np.full(len(index.names), -1, dtype=np.int64)
+    column_of[tokens] = np.arange(len(tokens))
+    slot_of_entry = np.repeat(np.arange(slot_count), np.diff(index.slot_pointer))
+    columns = column_of[index.slot_tokens]
+    keep = columns >= 0
+    matrix = np.zeros((slot_count, len(tokens)), dtype=bool)
+    matrix[slot_of_entry[keep], columns[keep]] = True
+    return matrix
+
+
+def relabel(
+    matrix: np.ndarray,
+    weights: np.ndarray,
+    slot_probabilities: np.ndarray,
+    index: TokenIndex,
+    *,
+    tolerance: int,
+    rounds: int = 3,
+    vocabulary: int = 400,
+) -> int:
+    """Re-choose every placed pattern's token so the whole assignment fits the public table.
+
+    Mining labels a pattern from the partition it was found in; a global check compares each
+    pattern's overall frequency and its co-occurrence with every other placed pattern against
+    each token's frequency and co-occurrence in the public values, and reassigns labels (one
+    pattern per token) where another token fits better. Returns the number of labels changed.
+    """
+    if len(index.positions) < 3:
+        return 0
+    slot_count = len(slot_probabilities)
+    token_mass = np.bincount(
+        index.slot_tokens,
+        weights=slot_probabilities[np.repeat(np.arange(slot_count), np.diff(index.slot_pointer))],
+        minlength=len(index.names),
+    )
+    total_mass = float(slot_probabilities.sum())
+    vocabulary_tokens = np.argsort(-token_mass)[:vocabulary]
+    vocabulary_tokens = vocabulary_tokens[token_mass[vocabulary_tokens] > 0]
+    membership = slot_token_matrix(index, slot_count, vocabulary_tokens).astype(np.float32)
+    weighted = membership * slot_probabilities[:, None].astype(np.float32)
+    co_mass = weighted.T @ membership  # (V, V): mass holding both tokens
+    frequency = np.diag(co_mass) / total_mass
+    position_of = {int(token): column for column, token in enumerate(vocabulary_tokens)}
+    patterns = list(index.positions.items())
+    presence = np.stack([token_present(matrix, positions, tolerance) for _, positions in patterns], axis=1).astype(np.float32)
+    observed_co = (presence * weights[:, None]).T @ presence
+    support = np.diag(observed_co) / float(weights.sum())
+    labels = [position_of.get(int(token), -1) for token, _ in patterns]
+    changed = 0
+    for _ in range(rounds):
+        round_changes = 0
+        for pattern in np.argsort(-support):
+            others = [other for other in range(len(patterns)) if other != pattern and labels[other] >= 0]
+            if not others or support[pattern] <= 0:
+                continue
+            observed = observed_co[pattern, others] / max(observed_co[pattern, pattern], 1e-12)
+            other_labels = np.asarray([labels[other] for other in others])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                expected = co_mass[:, other_labels] / np.maximum(np.diag(co_mass)[:, None], 1e-300)
+                score = ((expected - observed[None, :]) ** 2).sum(axis=1) + 0.5 * np.log(
+                    np.maximum(frequency, 1e-12) / support[pattern]
+                ) ** 2
+            taken = set(labels) - {labels[pattern]}
+            if taken:
+                score[list(taken)] = np.inf
+            best = int(np.argmin(score))
+            if best != labels[pattern] and np.isfinite(score[best]):
+                labels[pattern] = best
+                round_changes += 1
+        changed += round_changes
+        if round_changes == 0:
+            break
+    index.positions = {
+        int(vocabulary_tokens[label]): positions for (_, positions), label in zip(patterns, labels) if label >= 0
+    }
+    return changed
+
+
+# --- steps 4 and 5: decoding and bootstrapping -------------------------------------------------
+
+
+MISMATCH_LOG_PENALTY = math.log(0.03)
+EXACT_DECODE_SLOTS = 60_000
 
 
 def decode(
@@ -347,28 +439,27 @@ def decode(
     dispersion: float = 0.3,
     use_popcount: bool = True,
 ) -> Alignment:
-    """Match each cluster's placed-token signature to the candidates with the same signature."""
+    """Match each cluster's placed tokens against every candidate's tokens.
+
+    A candidate is scored by its expected count (as in the frequency alignment), its expected
+    set-bit count, and a penalty per placed token on which cluster and candidate disagree (a
+    label can be wrong); unknown values compete as in the alignment. Salted fields with very
+    many candidate slots are matched on exact signatures only.
+    """
     cluster_count = len(matrix)
     guess = np.full(cluster_count, -1, dtype=np.int64)
     confidence = np.zeros(cluster_count, dtype=np.float64)
     learned = np.asarray(sorted(index.positions), dtype=np.int64)
     if len(learned) == 0 or cluster_count == 0:
         return Alignment(guess, confidence)
-    present = np.zeros((cluster_count, len(learned)), dtype=bool)
     noisy = counts <= TAIL_COUNT
+    present = np.zeros((cluster_count, len(learned)), dtype=bool)
     for column, token in enumerate(learned):
         positions = index.positions[int(token)]
         hits = matrix[:, positions].sum(axis=1)
         present[:, column] = np.where(noisy, hits >= len(positions) - noisy_tolerance, hits >= len(positions) - tolerance)
-    slot_signature = index.token_slot_matrix(np.arange(len(candidates)), learned)
-    # Group slots by signature.
-    slot_keys = np.packbits(slot_signature, axis=1)
-    cluster_keys = np.packbits(present, axis=1)
-    slot_view = np.ascontiguousarray(slot_keys).view(np.dtype((np.void, slot_keys.shape[1]))).ravel()
-    cluster_view = np.ascontiguousarray(cluster_keys).view(np.dtype((np.void, cluster_keys.shape[1]))).ravel()
-    groups: dict[bytes, list[int]] = {}
-    for slot, key in enumerate(slot_view):
-        groups.setdefault(key.tobytes(), []).append(slot)
+    slot_count = len(candidates)
+    signature = slot_token_matrix(index, slot_count, learned)
     means = candidates.probabilities * total
     positive = means[means > 0]
     unknown_mean = max(float(positive.min()) if positive.size else 1.0, 1e-3)
@@ -376,31 +467,49 @@ def decode(
     table = _LikelihoodTable(dispersion, unknown_mean, max(float(counts.max()), float(means.max())) * 4)
     log_means = np.log(np.maximum(means, 1e-300))
     features = candidates.features if use_popcount else None
-    slot_total = len(candidates)
+    value_count = len(candidates.claim_values)
+    exact = slot_count > EXACT_DECODE_SLOTS
+    if exact:
+        slot_keys = np.packbits(signature, axis=1)
+        slot_view = np.ascontiguousarray(slot_keys).view(np.dtype((np.void, slot_keys.shape[1]))).ravel()
+        groups: dict[bytes, list[int]] = {}
+        for slot, key in enumerate(slot_view):
+            groups.setdefault(key.tobytes(), []).append(slot)
+        cluster_keys = np.packbits(present, axis=1)
+        cluster_view = np.ascontiguousarray(cluster_keys).view(np.dtype((np.void, cluster_keys.shape[1]))).ravel()
+    else:
+        signature_float = signature.astype(np.float32)
+        signature_sizes = signature.sum(axis=1)
     for cluster in range(cluster_count):
-        members = groups.get(cluster_view[cluster].tobytes())
-        if not members:
-            continue
-        slots = np.asarray(members, dtype=np.int64)
+        if noisy[cluster] and features is not None:
+            continue  # a noisy singleton's tokens and set bits are too uncertain to match
         count = int(counts[cluster])
-        log_like = table(count, log_means[slots])
-        sd = candidates.feature_sd
+        if exact:
+            members = groups.get(cluster_view[cluster].tobytes())
+            if not members:
+                continue
+            slots = np.asarray(members, dtype=np.int64)
+            penalty = np.zeros(len(slots))
+            unknown_fraction = len(slots) / slot_count
+        else:
+            row = present[cluster].astype(np.float32)
+            mismatches = row.sum() + signature_sizes - 2 * (signature_float @ row)
+            slots = np.flatnonzero(mismatches <= 1.5)
+            if len(slots) == 0:
+                continue
+            penalty = mismatches[slots] * MISMATCH_LOG_PENALTY
+            unknown_fraction = float((mismatches < 0.5).sum()) / slot_count
+        log_like = table(count, log_means[slots]) + penalty
         if features is not None:
-            if noisy[cluster]:
-                continue  # noisy singletons: popcount too uncertain, signature may be off
-            log_like = log_like - 0.5 * ((features[slots] - popcounts[cluster]) / sd) ** 2
-        unknown_slots = unknown_slots_total * len(slots) / slot_total
-        log_unknown = float(table(count, np.array([math.log(unknown_mean)]))[0]) + math.log(max(unknown_slots, 1e-300))
-        if features is not None:
-            log_unknown += -0.5 * 0.0  # unknown values: feature taken to match (favours no claim)
+            log_like = log_like - 0.5 * ((features[slots] - popcounts[cluster]) / candidates.feature_sd) ** 2
+        unknown_slots = unknown_slots_total * max(unknown_fraction, 1.0 / slot_count)
+        log_unknown = float(table(count, np.array([math.log(unknown_mean)]))[0]) + math.log(unknown_slots)
         peak = max(float(log_like.max()), log_unknown)
         weights = np.exp(log_like - peak)
-        values = candidates.slot_value[slots]
-        unique_values, inverse = np.unique(values, return_inverse=True)
-        by_value = np.bincount(inverse, weights=weights)
+        by_value = np.bincount(candidates.slot_value[slots], weights=weights, minlength=value_count)
         best = int(np.argmax(by_value))
         denominator = float(by_value.sum()) + math.exp(log_unknown - peak)
-        guess[cluster] = int(unique_values[best])
+        guess[cluster] = best
         confidence[cluster] = float(by_value[best] / denominator)
     return Alignment(guess, confidence)
 
@@ -476,6 +585,8 @@ def pattern_mining_attack(
         matrix_float.astype(bool), weights, candidates.probabilities, index, hash_functions=spec.hash_functions, tolerance=tolerance
     )
     notes.append(f"{mined} tokens placed by mining")
+    changed = relabel(matrix, weights, candidates.probabilities, index, tolerance=tolerance)
+    notes.append(f"{changed} labels changed by the global consistency check")
     seeded = 0
     if seed_alignment is not None:
         seeded = learn_from_identified(matrix, clusters.counts, seed_alignment, candidates, index, hash_functions=spec.hash_functions)

@@ -2,8 +2,9 @@
 
 The Dice coefficient of two Bloom filters ``A`` and ``B`` is ``2|A∧B| / (|A| + |B|)``; on
 packed ``uint64`` words it is one AND and a popcount per word. :func:`dice_pairs` is the fast
-kernel (vectorised over pairs, chunked so memory stays bounded); :func:`dice_reference` is the
-readable definition the kernel is tested against.
+kernel: compiled (:mod:`dalink.match.kernels`, when numba is installed) or vectorised numpy
+(chunked so memory stays bounded), which give identical values; :func:`dice_reference` is
+the readable definition both are tested against.
 
 Hardening moves the scale: record-seeded bit flipping makes identical values score about
 0.85 instead of 1, balancing pushes unrelated values towards 0.5. So levels are not fixed
@@ -26,11 +27,13 @@ is hashed with its own subkey, so swaps are detected through the unordered names
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from dalink.encode.schema import LinkageSchema, RandomBitFlip
+from dalink.match import kernels
 from dalink.match.load import FieldFilters, RecordSet, popcount
 
 MISSING_LEVEL = 0
@@ -38,6 +41,23 @@ DIFFERENT_LEVEL = 1
 DEFAULT_CUTS = (0.45, 0.65, 0.80, 0.92)
 CHUNK_PAIRS = 262_144
 NAME_FIELDS = ("given_name", "family_name")
+
+Backend = Literal["auto", "compiled", "numpy"]
+"""Which kernel computes Dice: ``auto`` is the compiled one when numba is installed, else numpy."""
+
+
+def _use_compiled(backend: Backend) -> bool:
+    if backend == "compiled" and not kernels.AVAILABLE:
+        raise ImportError("the compiled Dice kernel needs numba: pip install 'dalink[fast]'")
+    return backend == "compiled" or (backend == "auto" and kernels.AVAILABLE)
+
+
+def _as_index(values: np.ndarray) -> np.ndarray:
+    """Record indices as a contiguous integer array (what the compiled kernels take)."""
+    values = np.asarray(values)
+    if values.dtype not in (np.int32, np.int64):
+        values = values.astype(np.int64)
+    return np.ascontiguousarray(values)
 
 
 class ComparisonSpec(BaseModel):
@@ -86,13 +106,18 @@ def dice_reference(left: bytes, right: bytes) -> float:
     return 2 * bin(left_bits & right_bits).count("1") / total
 
 
-def dice_pairs(filters: FieldFilters, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def dice_pairs(filters: FieldFilters, left: np.ndarray, right: np.ndarray, *, backend: Backend = "auto") -> np.ndarray:
     """Dice coefficients of record pairs ``(left[i], right[i])`` for one field (0 where missing).
 
-    Vectorised: gather both rows, AND, popcount, sum; processed in chunks of pairs so the
-    gathered rows never exceed a few tens of megabytes.
+    The numpy path gathers both rows, ANDs, counts and sums, in chunks of pairs so the
+    gathered rows never exceed a few tens of megabytes; the compiled path reads each word once.
     """
     result = np.empty(len(left), dtype=np.float32)
+    if _use_compiled(backend):
+        kernels.dice_pairs_compiled(
+            np.ascontiguousarray(filters.words), filters.popcounts, _as_index(left), _as_index(right), result
+        )
+        return result
     words = filters.words
     popcounts = filters.popcounts
     for start in range(0, len(left), CHUNK_PAIRS):
@@ -106,11 +131,16 @@ def dice_pairs(filters: FieldFilters, left: np.ndarray, right: np.ndarray) -> np
     return result
 
 
-def dice_all_to_all(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+def dice_all_to_all(first: np.ndarray, second: np.ndarray, *, backend: Backend = "auto") -> np.ndarray:
     """Dice of every row of ``first`` against every row of ``second`` (packed ``uint64`` words)."""
     first_counts = popcount(first).sum(axis=1, dtype=np.int32)
     second_counts = popcount(second).sum(axis=1, dtype=np.int32)
     result = np.empty((len(first), len(second)), dtype=np.float32)
+    if _use_compiled(backend):
+        kernels.dice_all_to_all_compiled(
+            np.ascontiguousarray(first), np.ascontiguousarray(second), first_counts, second_counts, result
+        )
+        return result
     rows_per_chunk = max(1, CHUNK_PAIRS // max(1, len(second)))
     for start in range(0, len(first), rows_per_chunk):
         block = first[start : start + rows_per_chunk]
@@ -122,9 +152,14 @@ def dice_all_to_all(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     return result
 
 
-def identical_pairs(filters: FieldFilters, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def identical_pairs(filters: FieldFilters, left: np.ndarray, right: np.ndarray, *, backend: Backend = "auto") -> np.ndarray:
     """Whether both records hold exactly the same encoding of the field."""
-    return np.all(filters.words[left] == filters.words[right], axis=1) & filters.present[left] & filters.present[right]
+    both = filters.present[left] & filters.present[right]
+    if _use_compiled(backend):
+        same = np.empty(len(left), dtype=np.bool_)
+        kernels.identical_pairs_compiled(np.ascontiguousarray(filters.words), _as_index(left), _as_index(right), same)
+        return same & both
+    return np.all(filters.words[left] == filters.words[right], axis=1) & both
 
 
 def has_random_noise(schema: LinkageSchema, field: str) -> bool:

@@ -521,8 +521,11 @@ def compute_measures(
     )
 
     # Agency overlap: persons (any role) known to both agencies.
-    known = np.zeros((persons, agency_count), dtype=np.float64)
-    known[entity, agency] = 1.0
+    # A dense person × agency indicator and one matrix product. Every partial sum is an
+    # integer below the number of persons, so float32 is exact below 2**24 persons.
+    exact_dtype = np.float32 if persons < 2**24 else np.float64
+    known = np.zeros((persons, agency_count), dtype=exact_dtype)
+    known[entity, agency] = 1
     overlap = np.rint(known.T @ known).astype(np.int64)
     agency_overlap = pd.DataFrame(
         overlap, index=agency_index, columns=pd.Index(agency_names, name="agency")

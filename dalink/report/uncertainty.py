@@ -73,6 +73,18 @@ class UncertaintyConfig(BaseModel):
     blocking_loss: bool = Field(
         True, description="Add merges for matches the summary estimates blocking never scored."
     )
+    certain_probability: float = Field(
+        0.99,
+        gt=0.5,
+        le=1.0,
+        description="Links inside an entity at or above this probability are never re-drawn.",
+    )
+    lowest_probability: float = Field(
+        0.05,
+        ge=0.0,
+        lt=0.5,
+        description="Groups whose best scored pair is below this probability are never joined.",
+    )
     random_state: int = 0
 
 
@@ -132,75 +144,91 @@ def _sigmoid(log_odds: np.ndarray) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class _LinkageStructure:
-    """The linkage as integer arrays, prepared once for all replicates."""
+    """The linkage as integer arrays, prepared once for all replicates.
+
+    Records joined by near-certain links form **atoms**; everything else (the doubtful links
+    inside entities and the near misses between them) is kept as atom pairs with the log-odds
+    of each of their scored record pairs.
+    """
 
     records: int
-    entity: np.ndarray  # entity code per record
-    entity_size: np.ndarray  # records per entity code
-    internal_left: np.ndarray  # record positions of scored pairs inside one entity
-    internal_right: np.ndarray
-    internal_log_odds: np.ndarray
-    glue_left: np.ndarray  # ties entity members no scored pair connects
-    glue_right: np.ndarray
-    cross_first: np.ndarray  # entity codes of neighbouring entity pairs (first < second)
-    cross_second: np.ndarray
-    cross_group: np.ndarray  # per cross pair: index of its entity pair
-    cross_log_odds: np.ndarray
-    cross_pair_count: np.ndarray  # |A|·|B| per entity pair
-    missed_matches: float  # expected matches blocking never scored
+    atom: np.ndarray  # atom code per record
+    atom_first_record: np.ndarray  # one record per atom
+    candidate_first: np.ndarray  # atom codes of each doubtful atom pair (first < second)
+    candidate_second: np.ndarray
+    candidate_pair_count: np.ndarray  # |X|·|Y| record pairs per atom pair
+    pair_group: np.ndarray  # per doubtful record pair: index of its atom pair
+    pair_log_odds: np.ndarray
+    missed_merges: float  # expected matches blocking never scored that would join two atoms
 
 
-def _structure(linkage: Linkage) -> _LinkageStructure:
-    entities = linkage.entities
-    entity, uniques = pd.factorize(entities["entity_id"])
+def _glue_edges(entity: np.ndarray, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edges tying together members of an entity that no scored pair inside it connects.
+
+    The linker's clustering can join records through pairs it scored but did not write; the
+    report cannot judge such a join, so it keeps it.
+    """
+    full = connected_labels(len(entity), left, right)
+    component_of_entity = pd.DataFrame({"entity": entity, "component": full}).drop_duplicates()
+    first_component = component_of_entity.groupby("entity")["component"].transform("first").to_numpy()
+    components = component_of_entity["component"].to_numpy()
+    extra = components != first_component
+    return components[extra].astype(np.int64), first_component[extra].astype(np.int64)
+
+
+def _structure(linkage: Linkage, config: UncertaintyConfig) -> _LinkageStructure:
+    entity, _ = pd.factorize(linkage.entities["entity_id"])
     entity = entity.astype(np.int64)
-    entity_size = np.bincount(entity, minlength=len(uniques)).astype(np.int64)
+    records = len(entity)
     probability = linkage.pairs["match_probability"].to_numpy(dtype=float)
     left, right = linkage.left, linkage.right
     same = entity[left] == entity[right]
-    log_odds = _logit(probability)
 
-    internal_left, internal_right = left[same], right[same]
-    # Members of an entity that no scored pair inside it connects (the linker's clustering
-    # can join them through pairs it scored but did not write) are tied together for good.
-    full = connected_labels(len(entity), internal_left, internal_right)
-    component_of_entity = pd.DataFrame({"entity": entity, "component": full}).drop_duplicates()
-    first_component = component_of_entity.groupby("entity")["component"].transform("first")
-    extra = component_of_entity["component"].to_numpy() != first_component.to_numpy()
-    glue_left = component_of_entity["component"].to_numpy()[extra]
-    glue_right = first_component.to_numpy()[extra]
+    glue_left, glue_right = _glue_edges(entity, left[same], right[same])
+    certain = same & (probability >= config.certain_probability)
+    atom_labels = connected_labels(
+        records, np.concatenate([left[certain], glue_left]), np.concatenate([right[certain], glue_right])
+    )
+    atom, _ = pd.factorize(atom_labels)
+    atom = atom.astype(np.int64)
+    atoms = int(atom.max()) + 1 if records else 0
+    atom_size = np.bincount(atom, minlength=atoms)
+    atom_first_record = np.zeros(atoms, dtype=np.int64)
+    atom_first_record[atom[::-1]] = np.arange(records - 1, -1, -1)
 
-    cross = ~same
-    first = np.minimum(entity[left[cross]], entity[right[cross]])
-    second = np.maximum(entity[left[cross]], entity[right[cross]])
-    group_key = first * np.int64(len(uniques)) + second
-    group_codes, group_uniques = pd.factorize(group_key)
-    group_uniques = np.asarray(group_uniques, dtype=np.int64)
-    cross_first = group_uniques // len(uniques)
-    cross_second = group_uniques % len(uniques)
+    doubtful = atom[left] != atom[right]
+    first = np.minimum(atom[left[doubtful]], atom[right[doubtful]])
+    second = np.maximum(atom[left[doubtful]], atom[right[doubtful]])
+    group, group_keys = pd.factorize(first * np.int64(max(atoms, 1)) + second)
+    group_keys = np.asarray(group_keys, dtype=np.int64)
+    doubtful_probability = probability[doubtful]
+    strongest = np.zeros(len(group_keys))
+    np.maximum.at(strongest, group, doubtful_probability)
+    keep_group = strongest >= config.lowest_probability  # pairs no better than this stay apart
+    renumber = np.full(len(group_keys), -1, dtype=np.int64)
+    renumber[keep_group] = np.arange(int(keep_group.sum()))
+    keep_pair = keep_group[group]
+    group_keys = group_keys[keep_group]
+    candidate_first = group_keys // max(atoms, 1)
+    candidate_second = group_keys % max(atoms, 1)
 
     missed = 0.0
     blocking_recall = linkage.blocking_recall
-    expected = linkage.summary.get("estimated_quality", {}).get("expected_matching_pairs")
-    if blocking_recall and 0 < blocking_recall < 1:
-        if not isinstance(expected, (int, float)):
-            expected = float(probability.sum())
-        missed = float(expected) * (1.0 / blocking_recall - 1.0)
+    if config.blocking_loss and blocking_recall and 0 < blocking_recall < 1 and probability.sum() > 0:
+        expected = linkage.summary.get("estimated_quality", {}).get("expected_matching_pairs")
+        expected = float(expected) if isinstance(expected, (int, float)) else float(probability.sum())
+        joining_share = float(doubtful_probability[keep_pair].sum() / probability.sum())
+        missed = expected * (1.0 / blocking_recall - 1.0) * joining_share
     return _LinkageStructure(
-        records=len(entity),
-        entity=entity,
-        entity_size=entity_size,
-        internal_left=internal_left,
-        internal_right=internal_right,
-        internal_log_odds=log_odds[same],
-        glue_left=glue_left.astype(np.int64),
-        glue_right=glue_right.astype(np.int64),
-        cross_first=cross_first,
-        cross_second=cross_second,
-        cross_group=group_codes.astype(np.int64),
-        cross_log_odds=log_odds[cross],
-        cross_pair_count=(entity_size[cross_first] * entity_size[cross_second]).astype(float),
-        missed_matches=missed,
+        records=records,
+        atom=atom,
+        atom_first_record=atom_first_record,
+        candidate_first=candidate_first,
+        candidate_second=candidate_second,
+        candidate_pair_count=(atom_size[candidate_first] * atom_size[candidate_second]).astype(float),
+        pair_group=renumber[group[keep_pair]],
+        pair_log_odds=_logit(doubtful_probability[keep_pair]),
+        missed_merges=missed,
     )
 
 
@@ -212,33 +240,23 @@ def _replicate_labels(
     """One re-drawn linkage: a cluster label per record."""
     shift = generator.normal(0.0, config.shift_sd) if config.shift_sd else 0.0
     scale = float(np.exp(generator.normal(0.0, config.scale_sd))) if config.scale_sd else 1.0
-
-    internal_probability = _sigmoid(shift + scale * structure.internal_log_odds)
-    kept = generator.random(len(internal_probability)) < internal_probability
-    lefts = [structure.internal_left[kept], structure.glue_left]
-    rights = [structure.internal_right[kept], structure.glue_right]
-
-    group_count = len(structure.cross_first)
-    if group_count:
-        cross_probability = _sigmoid(shift + scale * structure.cross_log_odds)
-        average = np.bincount(structure.cross_group, weights=cross_probability, minlength=group_count)
-        average = np.minimum(average / structure.cross_pair_count, 1.0)
-        merged = generator.random(group_count) < average
-        if config.blocking_loss and structure.missed_matches > 0 and average.sum() > 0:
-            # Matches blocking never scored: each is a merge of two neighbouring entities,
-            # chosen like the scored near misses (weighted by their probability).
-            # Only the share of matches that would join two entities changes any count.
-            cross_share = cross_probability.sum() / max(cross_probability.sum() + internal_probability.sum(), 1.0)
-            extra = generator.poisson(structure.missed_matches * cross_share)
-            if extra:
-                chosen = generator.choice(group_count, size=min(int(extra), group_count), replace=True, p=average / average.sum())
-                merged[chosen] = True
-        # An entity is represented by its first record; merging joins the representatives.
-        representative = np.zeros(len(structure.entity_size), dtype=np.int64)
-        representative[structure.entity[::-1]] = np.arange(structure.records - 1, -1, -1)
-        lefts.append(representative[structure.cross_first[merged]])
-        rights.append(representative[structure.cross_second[merged]])
-    return connected_labels(structure.records, np.concatenate(lefts), np.concatenate(rights))
+    candidates = len(structure.candidate_first)
+    if candidates == 0:
+        return structure.atom
+    probability = _sigmoid(shift + scale * structure.pair_log_odds)
+    average = np.bincount(structure.pair_group, weights=probability, minlength=candidates)
+    average = np.minimum(average / structure.candidate_pair_count, 1.0)
+    joined = generator.random(candidates) < average
+    if structure.missed_merges > 0 and average.sum() > 0:
+        # Matches blocking never scored, each joining two atoms; drawn like the scored near
+        # misses, which are the best evidence of what a hard match looks like.
+        extra = int(generator.poisson(structure.missed_merges))
+        if extra:
+            joined[generator.choice(candidates, size=extra, replace=True, p=average / average.sum())] = True
+    atom_labels = connected_labels(
+        len(structure.atom_first_record), structure.candidate_first[joined], structure.candidate_second[joined]
+    )
+    return atom_labels[structure.atom]
 
 
 def _replicate_events(entities: pd.DataFrame) -> pd.DataFrame:
@@ -268,7 +286,7 @@ def linkage_intervals(
     config = config or UncertaintyConfig()
     if observed is None:
         observed = compute_measures(linkage.entities, parameters)
-    structure = _structure(linkage)
+    structure = _structure(linkage, config)
     generator = np.random.default_rng(config.random_state)
     events = _replicate_events(linkage.entities)
     rows = []

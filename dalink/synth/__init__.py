@@ -13,7 +13,7 @@ from dalink.synth.partnership import (
     synthesise_from,
     truth_events,
 )
-from dalink.synth.world import AGENCIES, WorldParameters
+from dalink.synth.parameters import AGENCIES, WorldParameters
 from dalink.synth.writer import write_partnership
 
 __all__ = [

@@ -21,7 +21,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from dalink.synth.names import NICKNAMES
-from dalink.synth.world import (
+from dalink.synth.parameters import (
     AGENCIES,
     EVENT_TYPES,
     HOUSING,
@@ -30,8 +30,8 @@ from dalink.synth.world import (
     REFUGE,
     RISK_LEVELS,
     ROLES,
-    World,
 )
+from dalink.synth.world import World
 
 #: How each agency's system writes a date of birth (the format most of its rows use).
 AGENCY_DATE_FORMAT = {

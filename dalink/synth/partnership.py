@@ -22,7 +22,8 @@ from dalink.errors import DalinkError
 from dalink.report.measures import MeasureParameters, Measures, compute_measures
 from dalink.synth.errors import ErrorRates, format_dates, render_records
 from dalink.synth.names import GROUPS, area_names, load_area
-from dalink.synth.world import AGENCIES, VICTIM, World, WorldParameters, simulate_world
+from dalink.synth.parameters import AGENCIES, VICTIM, WorldParameters
+from dalink.synth.world import World, simulate_world
 
 logger = logging.getLogger(__name__)
 

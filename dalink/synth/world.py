@@ -17,179 +17,53 @@ import dataclasses
 import datetime
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
-from dalink.synth.names import GROUPS, SEXES, Area, family_name_pools, given_name_pools
+from dalink.synth.names import Area
+from dalink.synth.parameters import (
+    AGENCIES,
+    CHILDRENS_SERVICES,
+    CHILDRENS_SERVICES_BY_RISK,
+    EVENT_TYPES,
+    HIGH,
+    HOUSING,
+    HOUSING_AFTER_REHOUSING,
+    HOUSING_BY_RISK,
+    IDVA,
+    IDVA_BY_RISK,
+    LAST_FOLLOW_UP_DAY,
+    MARAC,
+    MEDIUM,
+    OTHER_OPENERS,
+    PERPETRATOR,
+    POLICE,
+    REFERRERS,
+    REFUGE,
+    RISK_LEVELS,
+    ROLES,
+    SECOND_POLICE_INCIDENT,
+    STANDARD,
+    REFERRER_CODES,
+    VICTIM,
+    WorldParameters,
+)
+from dalink.synth.places import LocalAuthorityTable
+from dalink.synth.population import People, make_people
 
-AGENCIES = ("police", "marac", "refuge", "housing", "childrens_services", "idva")
-EVENT_TYPES = {
-    "police": "incident",
-    "marac": "marac_referral",
-    "refuge": "refuge_referral",
-    "housing": "homelessness_presentation",
-    "childrens_services": "child_protection_referral",
-    "idva": "idva_referral",
-}
-ROLES = ("victim", "perpetrator")
-RISK_LEVELS = ("", "standard", "medium", "high")
-REFERRERS = ("", "police", "idva", "health", "housing", "childrens_services", "marac", "self", "school")
-
-POLICE, MARAC, REFUGE, HOUSING, CHILDRENS_SERVICES, IDVA = range(len(AGENCIES))
-VICTIM, PERPETRATOR = 0, 1
-STANDARD, MEDIUM, HIGH = 1, 2, 3
-_REFERRER = {name: code for code, name in enumerate(REFERRERS)}
-
-#: Follow-up events stay inside the 28-day episode window, so designed episodes and measured
-#: episodes coincide and the repeat rate is controlled by ``repeat_probability``.
-LAST_FOLLOW_UP_DAY = 27
-#: Chance of each follow-up referral by risk level (standard, medium, high).
-IDVA_BY_RISK = (0.25, 0.45, 0.80)
-HOUSING_BY_RISK = (0.08, 0.12, 0.18)
-CHILDRENS_SERVICES_BY_RISK = (0.20, 0.35, 0.50)
-HOUSING_AFTER_REHOUSING = 0.5
-SECOND_POLICE_INCIDENT = 0.15
-#: Opening agency of an episode that does not start with the police.
-OTHER_OPENERS = {IDVA: 0.40, HOUSING: 0.25, CHILDRENS_SERVICES: 0.20, REFUGE: 0.15}
-POSTCODE_UNIT_LETTERS = np.array(list("ABDEFGHJLNPQRSTUWXYZ"), dtype=object)
-
-
-class WorldParameters(BaseModel):
-    """What happens in the simulated partnership (not how agencies record it).
-
-    Defaults follow published seed facts: SafeLives reports a national MARAC repeat rate of
-    about 31% within 12 months; most DA victims known to services are women; about three in
-    four cases reach services through the police; refuges place most residents away from
-    their home area for safety.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    victim_share: float = Field(0.55, ge=0.5, lt=1, description="Share of people who are victims (the rest perpetrators; some perpetrators abuse two victims, so at least half are victims).")
-    victim_female_share: float = Field(0.80, ge=0, le=1, description="Share of victims who are women.")
-    repeat_probability: float = Field(0.40, ge=0, lt=1, description="Chance that another episode follows an episode (before the gap is drawn).")
-    long_gap_share: float = Field(0.15, ge=0, le=1, description="Share of follow-up episodes that come after a long gap (over a year), so are no repeat.")
-    medium_risk_share: float = Field(0.27, ge=0, le=1, description="Share of episodes assessed medium risk (DASH).")
-    high_risk_share: float = Field(0.18, ge=0, le=1, description="Share of episodes assessed high risk; these go to MARAC.")
-    police_share: float = Field(0.75, ge=0, le=1, description="Share of episodes that open with a police incident.")
-    perpetrator_recorded: float = Field(0.90, ge=0, le=1, description="Share of police incidents with a perpetrator row.")
-    marac_referral: float = Field(0.90, ge=0, le=1, description="Share of high-risk episodes referred to MARAC.")
-    marac_second_referral: float = Field(0.12, ge=0, le=1, description="Share of MARAC referrals followed within days by a second one from another referrer.")
-    refuge_high_risk: float = Field(0.20, ge=0, le=1, description="Chance of a refuge referral in a high-risk episode.")
-    refuge_other_risk: float = Field(0.04, ge=0, le=1, description="Chance of a refuge referral in a standard or medium-risk episode.")
-    refuge_out_of_area: float = Field(0.85, ge=0, le=1, description="Share of refuge referrals to a refuge in another local authority.")
-    rehoused_in_refuge_area: float = Field(0.40, ge=0, le=1, description="Share of refuge residents re-housed in the refuge's local authority.")
-    neighbour_resident_share: float = Field(0.04, ge=0, le=1, description="Share of people living just outside the partnership area.")
-    house_move_between_episodes: float = Field(0.05, ge=0, le=1, description="Chance that a victim moved house before a later episode.")
-    has_children_share: float = Field(0.50, ge=0, le=1, description="Share of victims with children at home.")
-    shared_surname_share: float = Field(0.35, ge=0, le=1, description="Share of women abused by a male partner who carry his surname.")
-    double_barrelled_share: float = Field(0.03, ge=0, le=1, description="Share of people with British names who have a double-barrelled surname.")
-
-
-@dataclasses.dataclass(frozen=True)
-class LocalAuthorityTable:
-    """Partnership authorities first, then neighbours, with their postcode districts flattened."""
-
-    codes: np.ndarray
-    names: np.ndarray
-    population: np.ndarray
-    in_partnership: np.ndarray
-    district_start: np.ndarray
-    district_count: np.ndarray
-    districts: np.ndarray
-
-    @classmethod
-    def from_area(cls, area: Area) -> LocalAuthorityTable:
-        authorities = list(area.local_authorities)
-        partnership_codes = {authority.code for authority in authorities}
-        authorities += [item for item in area.neighbours if item.code not in partnership_codes]
-        starts, counts, districts = [], [], []
-        for authority in authorities:
-            starts.append(len(districts))
-            counts.append(len(authority.postcode_districts))
-            districts.extend(authority.postcode_districts)
-        return cls(
-            codes=np.array([item.code for item in authorities], dtype=object),
-            names=np.array([item.name for item in authorities], dtype=object),
-            population=np.array([item.population for item in authorities], dtype=np.float64),
-            in_partnership=np.array([item.code in partnership_codes for item in authorities]),
-            district_start=np.array(starts, dtype=np.int64),
-            district_count=np.array(counts, dtype=np.int64),
-            districts=np.array(districts, dtype=object),
-        )
-
-    @property
-    def partnership_indices(self) -> np.ndarray:
-        return np.flatnonzero(self.in_partnership)
-
-    def postcodes(self, authority: np.ndarray, generator: np.random.Generator) -> np.ndarray:
-        """Random full postcodes ("SG1 4QT") inside each given local authority."""
-        size = len(authority)
-        pick = self.district_start[authority] + (
-            generator.random(size) * self.district_count[authority]
-        ).astype(np.int64)
-        sector = generator.integers(1, 10, size).astype(str).astype(object)
-        first = POSTCODE_UNIT_LETTERS[generator.integers(0, 20, size)]
-        second = POSTCODE_UNIT_LETTERS[generator.integers(0, 20, size)]
-        return self.districts[pick] + " " + sector + first + second
-
-    def draw(
-        self, size: int, generator: np.random.Generator, *, partnership_only: bool = False,
-        neighbour_share: float = 0.0,
-    ) -> np.ndarray:
-        """Local authorities drawn by population (neighbours with ``neighbour_share``)."""
-        inside = self.partnership_indices
-        outside = np.flatnonzero(~self.in_partnership)
-        chosen = inside[
-            generator.choice(len(inside), size=size, p=self._weights(inside))
-        ]
-        if not partnership_only and neighbour_share > 0 and len(outside):
-            moved_out = generator.random(size) < neighbour_share
-            chosen[moved_out] = outside[
-                generator.choice(len(outside), size=int(moved_out.sum()), p=self._weights(outside))
-            ]
-        return chosen
-
-    def draw_other_partnership(
-        self, current: np.ndarray, generator: np.random.Generator
-    ) -> np.ndarray:
-        """A partnership authority other than ``current``, drawn by population."""
-        inside = self.partnership_indices
-        chosen = self.draw(len(current), generator, partnership_only=True)
-        for _ in range(4):
-            same = chosen == current
-            if not same.any():
-                break
-            chosen[same] = self.draw(int(same.sum()), generator, partnership_only=True)
-        same = chosen == current
-        if same.any() and len(inside) > 1:
-            position = np.searchsorted(inside, chosen[same])
-            chosen[same] = inside[(position + 1) % len(inside)]
-        return chosen
-
-    def _weights(self, indices: np.ndarray) -> np.ndarray:
-        weights = self.population[indices]
-        return weights / weights.sum()
-
-
-@dataclasses.dataclass
-class People:
-    """True identities: one element per person in every array."""
-
-    kind: np.ndarray  # VICTIM or PERPETRATOR
-    sex: np.ndarray  # 0 = female, 1 = male
-    group: np.ndarray  # index into names.GROUPS
-    given_name: np.ndarray
-    middle_name: np.ndarray  # "" when none
-    family_name: np.ndarray  # current surname (a partner's, for some victims)
-    birth_family_name: np.ndarray
-    date_of_birth: np.ndarray  # days since 1970-01-01
-    home_authority: np.ndarray
-    home_postcode: np.ndarray
-    has_children: np.ndarray
-    perpetrator: np.ndarray  # for victims: the person index of their abuser; -1 otherwise
-
-    def __len__(self) -> int:
-        return len(self.kind)
+__all__ = [
+    "AGENCIES",
+    "EVENT_TYPES",
+    "HOUSING",
+    "POLICE",
+    "REFERRERS",
+    "REFUGE",
+    "RISK_LEVELS",
+    "ROLES",
+    "VICTIM",
+    "Events",
+    "World",
+    "WorldParameters",
+    "simulate_world",
+]
 
 
 @dataclasses.dataclass
@@ -256,117 +130,6 @@ class _EventCollector:
                     else np.empty(0, dtype=np.int64)
                 )
         return Events(**arrays)
-
-
-def _sample_names(
-    pools: dict, group: np.ndarray, sex: np.ndarray, generator: np.random.Generator
-) -> np.ndarray:
-    result = np.empty(len(group), dtype=object)
-    for group_code, group_name in enumerate(GROUPS):
-        for sex_code, sex_name in enumerate(SEXES):
-            members = np.flatnonzero((group == group_code) & (sex == sex_code))
-            result[members] = pools[(group_name, sex_name)].sample(generator, len(members))
-    return result
-
-
-def _make_people(
-    count: int,
-    area: Area,
-    authorities: LocalAuthorityTable,
-    start_day: int,
-    parameters: WorldParameters,
-    generator: np.random.Generator,
-) -> People:
-    victims = max(1, min(count - 1, round(count * parameters.victim_share)))
-    perpetrators = count - victims
-    kind = np.concatenate([np.zeros(victims, np.int64), np.ones(perpetrators, np.int64)])
-
-    # Each perpetrator abuses at least one victim; the remaining victims get a random one.
-    abuser = np.concatenate(
-        [np.arange(perpetrators), generator.integers(0, perpetrators, victims - perpetrators)]
-    ) if victims >= perpetrators else generator.permutation(perpetrators)[:victims]
-    abuser = generator.permutation(abuser) + victims
-    perpetrator = np.full(count, -1, dtype=np.int64)
-    perpetrator[:victims] = abuser
-
-    sex = np.empty(count, dtype=np.int64)
-    sex[:victims] = (generator.random(victims) >= parameters.victim_female_share).astype(np.int64)
-    # A perpetrator takes the opposite sex of (one of) their victims, mostly.
-    first_victim = np.full(count, -1, dtype=np.int64)
-    first_victim[abuser[::-1]] = np.arange(victims)[::-1]
-    partner = first_victim[victims:]
-    opposite = generator.random(perpetrators) < 0.93
-    sex[victims:] = np.where(opposite, 1 - sex[partner], sex[partner])
-
-    shares = np.array([area.group_shares[group] for group in GROUPS])
-    group = generator.choice(len(GROUPS), size=count, p=shares / shares.sum())
-    same_group = generator.random(perpetrators) < 0.85
-    group[victims:] = np.where(same_group, group[partner], group[victims:])
-
-    age_years = np.empty(count, dtype=np.float64)
-    age_years[:victims] = 16 + generator.gamma(2.2, 8.5, victims)
-    age_years[victims:] = age_years[partner] + generator.normal(2.5, 5.0, perpetrators)
-    age_years = np.clip(age_years, 16, 90)
-    date_of_birth = (start_day - age_years * 365.25 - generator.integers(0, 365, count)).astype(
-        np.int64
-    )
-
-    given_pools = given_name_pools()
-    given_name = _sample_names(given_pools, group, sex, generator)
-    middle_name = _sample_names(given_pools, group, sex, generator)
-    middle_share = np.where(group == GROUPS.index("british"), 0.55, 0.25)
-    has_middle = (generator.random(count) < middle_share) & (middle_name != given_name)
-    middle_name = np.where(has_middle, middle_name, "").astype(object)
-
-    family_pools = family_name_pools()
-    birth_family_name = _sample_names(family_pools, group, sex, generator)
-    # Double-barrelled surnames are a British naming custom.
-    double = (generator.random(count) < parameters.double_barrelled_share) & (
-        group == GROUPS.index("british")
-    )
-    second_part = _sample_names(family_pools, group, sex, generator)
-    double &= second_part != birth_family_name
-    birth_family_name[double] = birth_family_name[double] + "-" + second_part[double]
-    family_name = birth_family_name.copy()
-    victim_index = np.arange(victims)
-    takes_surname = (
-        (sex[:victims] == 0)
-        & (sex[abuser] == 1)
-        & (group[:victims] == group[abuser])
-        & (generator.random(victims) < parameters.shared_surname_share)
-    )
-    family_name[victim_index[takes_surname]] = birth_family_name[abuser[takes_surname]]
-
-    home_authority = authorities.draw(
-        count, generator, neighbour_share=parameters.neighbour_resident_share
-    )
-    home_postcode = authorities.postcodes(home_authority, generator)
-    # Most perpetrators live with (one of) their victims; others nearby.
-    cohabiting = generator.random(perpetrators) < 0.6
-    nearby = generator.random(perpetrators) < 0.7
-    perpetrator_rows = np.arange(victims, count)
-    home_authority[perpetrator_rows] = np.where(
-        cohabiting | nearby, home_authority[partner], home_authority[perpetrator_rows]
-    )
-    fresh = authorities.postcodes(home_authority[perpetrator_rows], generator)
-    home_postcode[perpetrator_rows] = np.where(cohabiting, home_postcode[partner], fresh)
-
-    has_children = np.zeros(count, dtype=bool)
-    has_children[:victims] = generator.random(victims) < parameters.has_children_share
-    return People(
-        kind=kind,
-        sex=sex,
-        group=group.astype(np.int64),
-        given_name=given_name,
-        middle_name=middle_name,
-        family_name=family_name,
-        birth_family_name=birth_family_name,
-        date_of_birth=date_of_birth,
-        home_authority=home_authority,
-        home_postcode=home_postcode,
-        has_children=has_children,
-        perpetrator=perpetrator,
-    )
 
 
 def _offsets(generator: np.random.Generator, size: int, low: int, high: int) -> np.ndarray:
@@ -500,9 +263,9 @@ def _simulate_round(
     idva_day = np.where(opener == IDVA, 0, _offsets(generator, size, 1, 20))
     idva_referrer = np.where(
         police & (generator.random(size) < 0.7),
-        _REFERRER["police"],
-        _choose(generator, {_REFERRER["self"]: 0.4, _REFERRER["health"]: 0.3,
-                            _REFERRER["housing"]: 0.15, _REFERRER["childrens_services"]: 0.15}, size),
+        REFERRER_CODES["police"],
+        _choose(generator, {REFERRER_CODES["self"]: 0.4, REFERRER_CODES["health"]: 0.3,
+                            REFERRER_CODES["housing"]: 0.15, REFERRER_CODES["childrens_services"]: 0.15}, size),
     )
     emit(idva, IDVA, idva_day, idva_referrer, risk)
 
@@ -511,14 +274,14 @@ def _simulate_round(
     marac_day = _offsets(generator, size, 3, 20)
     marac_referrer = np.where(
         police & (generator.random(size) < 0.7),
-        _REFERRER["police"],
-        _choose(generator, {_REFERRER["idva"]: 0.45, _REFERRER["health"]: 0.2,
-                            _REFERRER["housing"]: 0.15, _REFERRER["childrens_services"]: 0.2}, size),
+        REFERRER_CODES["police"],
+        _choose(generator, {REFERRER_CODES["idva"]: 0.45, REFERRER_CODES["health"]: 0.2,
+                            REFERRER_CODES["housing"]: 0.15, REFERRER_CODES["childrens_services"]: 0.2}, size),
     )
     emit(marac, MARAC, marac_day, marac_referrer, HIGH)
     duplicate = marac & (generator.random(size) < parameters.marac_second_referral)
     candidates = np.array(
-        [_REFERRER[name] for name in ("police", "idva", "health", "housing", "childrens_services")]
+        [REFERRER_CODES[name] for name in ("police", "idva", "health", "housing", "childrens_services")]
     )
     second_referrer = candidates[generator.integers(0, len(candidates), size)]
     clash = second_referrer == marac_referrer
@@ -533,8 +296,8 @@ def _simulate_round(
     keep = has_refuge & (refuge_day_absolute < days)
     if keep.any():
         refuge_referrer = _choose(
-            generator, {_REFERRER["self"]: 0.3, _REFERRER["police"]: 0.25,
-                        _REFERRER["idva"]: 0.3, _REFERRER["housing"]: 0.15}, size,
+            generator, {REFERRER_CODES["self"]: 0.3, REFERRER_CODES["police"]: 0.25,
+                        REFERRER_CODES["idva"]: 0.3, REFERRER_CODES["housing"]: 0.15}, size,
         )
         collector.add(
             person=victim[keep],
@@ -573,8 +336,8 @@ def _simulate_round(
         opener == CHILDRENS_SERVICES, 0, _offsets(generator, size, 1, LAST_FOLLOW_UP_DAY)
     )
     childrens_referrer = np.where(
-        police, _REFERRER["police"],
-        _choose(generator, {_REFERRER["school"]: 0.5, _REFERRER["health"]: 0.5}, size),
+        police, REFERRER_CODES["police"],
+        _choose(generator, {REFERRER_CODES["school"]: 0.5, REFERRER_CODES["health"]: 0.5}, size),
     )
     emit(childrens, CHILDRENS_SERVICES, childrens_day, childrens_referrer, 0)
 
@@ -598,7 +361,7 @@ def simulate_world(
     authorities = LocalAuthorityTable.from_area(area)
     days = int(round(365.25 * years))
     start_day = int(np.datetime64(start_date, "D").astype(np.int64))
-    population = _make_people(people, area, authorities, start_day, parameters, generator)
+    population = make_people(people, area, authorities, start_day, parameters, generator)
     victims = np.flatnonzero(population.kind == VICTIM)
     state = {
         "authority": population.home_authority.copy(),

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from dalink._version import __version__
-from dalink.errors import DalinkError, OutputExistsError
+from dalink.errors import OutputExistsError
 from dalink.report.measures import MeasureParameters
 from dalink.synth.errors import ErrorRates
 from dalink.synth.partnership import (
@@ -118,13 +118,3 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(frame.columns)
         writer.writerows(zip(*columns))
-
-
-def read_parameters(output_dir: str | os.PathLike[str]) -> dict:
-    """The ``parameters.json`` of a written partnership."""
-    path = Path(output_dir) / PARAMETERS_FILE
-    try:
-        loaded: dict = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise DalinkError(f"{path}: cannot read synth parameters ({type(error).__name__})") from None
-    return loaded

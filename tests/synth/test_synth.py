@@ -23,8 +23,10 @@ from dalink.synth import (
     AGENCIES,
     EXTRACT_COLUMNS,
     ErrorRates,
+    SynthParameters,
     SyntheticPartnership,
     synthesise,
+    synthesise_from,
     truth_events,
     write_partnership,
 )
@@ -383,8 +385,8 @@ def test_written_partnership_reproduces_its_truth_measures(tmp_path: Path) -> No
     assert parameters["synth"]["people"] == 1_200
     assert parameters["synth"]["seed"] == 8
     assert sum(parameters["records"].values()) == len(truth)
-    # The in-memory frames and the files agree.
-    again = synthesise(people=1_200, seed=8)
+    # parameters.json regenerates the same partnership, and the files equal the frames.
+    again = synthesise_from(SynthParameters.model_validate(parameters["synth"]))
     for agency, extract in again.extracts.items():
         pd.testing.assert_frame_equal(
             extracts[agency], extract.astype(object).where(extract.notna(), np.nan), check_dtype=False
@@ -433,3 +435,21 @@ def test_cli_synth(tmp_path: Path) -> None:
     unknown = runner.invoke(main, ["synth", "-o", str(tmp_path / "x"), "--agencies", "police,probation", "--quiet"])
     assert unknown.exit_code != 0
     assert not (tmp_path / "x").exists()
+
+
+def test_docs_list_every_rate_and_world_parameter_with_its_default() -> None:
+    import re
+
+    from dalink.synth import WorldParameters
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "synthetic-data.md").read_text(
+        encoding="utf-8"
+    )
+    documented = {
+        name: float(value)
+        for name, value in re.findall(r"^\| `([a-z_]+)` \| ([0-9.]+) \|", text, flags=re.MULTILINE)
+    }
+    for model in (ErrorRates, WorldParameters):
+        for name, field in model.model_fields.items():
+            assert name in documented, f"{name} is not documented"
+            assert documented[name] == pytest.approx(field.default), f"{name}: default differs"
