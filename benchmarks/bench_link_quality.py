@@ -14,7 +14,7 @@ about linkage on encodings against linkage on clear values, not about cleaning:
   configuration; the threshold comes from the model); pairs = records in the same entity;
 * **Splink 5** (DuckDB) – Jaro-Winkler name comparisons (with term-frequency adjustment),
   date-of-birth and postcode comparisons, exact sex; blocking rules mirroring dalink's
-  blocking keys; u by random sampling, m by two EM sessions; clustered by connected components
+  blocking keys plus date of birth alone, postcode alone and swapped names; u by random sampling, m by two EM sessions; clustered by connected components
   at match probability 0.5 (its unlabelled default; the best threshold is printed too);
 * **clkhash + anonlink** – one 1024-bit CLK per record (clkhash), all-to-all Dice (anonlink),
   connected components at the Dice threshold that gives the best F1 (an oracle choice that
@@ -293,6 +293,8 @@ def run_splink(clear: pd.DataFrame) -> tuple[ToolResult, dict[float, set[tuple[s
             block_on("given_name", "family_name"),
             block_on("date_of_birth", "substr(family_name, 1, 1)"),
             block_on("postcode", "substr(given_name, 1, 1)"),
+            block_on("date_of_birth"),
+            block_on("postcode"),
             "l.given_name = r.family_name and l.family_name = r.given_name",
         ],
         retain_matching_columns=False,

@@ -227,6 +227,73 @@ def demo(output: str, people: int, seed: int, quiet: bool) -> None:
 # --- commands ---
 
 
+@main.command("audit")
+@click.argument("packages", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--reference-frequencies",
+    type=click.Path(file_okay=False),
+    help="Directory of the attacker's public tables (given_names.csv, surnames.csv, birth_years.csv) [default: shipped].",
+)
+@click.option(
+    "--truth",
+    "truth_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Evaluation only (synthetic data): the extract behind each package, in package order, to score the claims.",
+)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the report as JSON here.")
+@click.option("--confidence", type=click.FloatRange(0, 1, min_open=True), default=0.5, show_default=True,
+              help="Confidence at which a guess counts as a claim.")
+@click.option("--target", type=click.FloatRange(0, 1), default=0.01, show_default=True,
+              help="Re-identification share the encodings should stay at or below.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@handle_errors
+def audit_command(
+    packages: tuple[str, ...],
+    reference_frequencies: str | None,
+    truth_paths: tuple[str, ...],
+    json_path: str | None,
+    confidence: float,
+    target: float,
+    quiet: bool,
+) -> None:
+    """Attack encoded packages as a key-less attacker would; report the re-identification risk.
+
+    Several packages encoded under one key are pooled, as the linker holds them. Without
+    --truth the report says what the attacker would claim and how confident it is; with
+    --truth (synthetic extracts only, never real data) it says how many claims are right.
+    The report holds counts only, never a name.
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    from dalink.audit import audit_package
+    from dalink.encode.extract import read_extract
+    from dalink.encode.package import read_manifest
+    from dalink.errors import InputFileError
+
+    truth = None
+    if truth_paths:
+        if len(truth_paths) != len(packages):
+            raise InputFileError(f"--truth was given {len(truth_paths)} time(s) for {len(packages)} package(s); give one per package")
+        parts = []
+        for package, truth_path in zip(packages, truth_paths):
+            frame = read_extract(truth_path).rows.drop(columns=["row_number"])
+            frame.insert(0, "agency", read_manifest(package).agency)
+            parts.append(frame)
+        truth = pd.concat(parts, ignore_index=True)
+    with TqdmProgress("auditing", enabled=not quiet) as progress:
+        report = audit_package(
+            list(packages), reference_frequencies, truth, confidence_threshold=confidence, target_share=target,
+            progress=progress,
+        )
+    click.echo(report.render_text(), nl=False)
+    if json_path:
+        Path(json_path).write_text(report.to_json(), encoding="utf-8")
+        click.echo(f"wrote {json_path}")
+
+
 @main.command("synth")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Directory to create (must not exist).")
 @click.option("--people", default=20_000, show_default=True, type=click.IntRange(10, 20_000_000), help="People in the simulated world.")

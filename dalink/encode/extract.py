@@ -14,7 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from dalink.encode.schema import EVENT_COLUMNS, IDENTIFIER_COLUMNS
 from dalink.errors import InputFileError
@@ -69,32 +72,53 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[dict[str, object]], int]:
         raise InputFileError(f"{source}: the file is empty") from None
     header = [name.strip() for name in header]
     width = len(header)
-    good: list[list[str]] = []
-    row_numbers: list[int] = []
-    rejects: list[dict[str, object]] = []
-    rows_read = 0
     try:
-        for row_number, row in enumerate(reader, start=1):
-            if not row or all(not cell.strip() for cell in row):
-                continue  # blank line: not a record
-            rows_read += 1
-            if len(row) != width:
-                rejects.append(
-                    {
-                        "row_number": row_number,
-                        "record_id": None,
-                        "column": "",
-                        "reason": f"row has {len(row)} fields but the header has {width}",
-                    }
-                )
-                continue
-            good.append(row)
-            row_numbers.append(row_number)
+        records = list(reader)
     except csv.Error as error:
         raise InputFileError(f"{source}: line {reader.line_num}: malformed CSV ({error})") from None
-    frame = pd.DataFrame(good, columns=header, dtype=object)
+    # blank lines are not records; every other line is a data row, numbered from 1
+    records = [row for row in records if row and "".join(row).strip()]
+    lengths = np.fromiter(map(len, records), dtype=np.int64, count=len(records))
+    ragged = np.flatnonzero(lengths != width)
+    rejects: list[dict[str, object]] = [
+        {
+            "row_number": int(index) + 1,
+            "record_id": None,
+            "column": "",
+            "reason": f"row has {lengths[index]} fields but the header has {width}",
+        }
+        for index in ragged
+    ]
+    if len(ragged):
+        keep = np.flatnonzero(lengths == width)
+        good = [records[index] for index in keep]
+        row_numbers = keep + 1
+    else:
+        good, row_numbers = records, np.arange(1, len(records) + 1)
+    frame = pd.DataFrame(good, columns=header, dtype=object) if good else pd.DataFrame(columns=header, dtype=object)
     frame["row_number"] = row_numbers
-    return frame, rejects, rows_read
+    return frame, rejects, len(records)
+
+
+def _clean_text(column: pd.Series, *, all_text: bool = False) -> pd.Series:
+    """Strip surrounding whitespace from text cells; blanks become None. Other types pass through.
+
+    ``all_text`` (CSV input, where every cell is a string) skips the per-cell type check.
+    """
+    values = column.to_numpy(dtype=object)
+    if all_text:
+        is_text = np.ones(len(values), dtype=bool)
+    else:
+        is_text = np.fromiter((isinstance(value, str) for value in values), dtype=bool, count=len(values))
+    if is_text.all():
+        stripped = pc.utf8_trim_whitespace(pa.array(values, type=pa.string()))
+        cleaned = pc.if_else(pc.equal(stripped, ""), pa.scalar(None, pa.string()), stripped)
+        return pd.Series(cleaned.to_numpy(zero_copy_only=False), index=column.index, dtype=object)
+    cleaned = [
+        (value.strip() or None) if text else (None if value is None or value != value else value)
+        for value, text in zip(values, is_text)
+    ]
+    return pd.Series(cleaned, index=column.index, dtype=object)
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -127,11 +151,12 @@ def read_extract(
         raise InputFileError(f"{source}: the input file does not exist")
     if source.is_dir():
         raise InputFileError(f"{source}: is a directory, not an extract")
-    if source.suffix.lower() in (".parquet", ".pq", ".xlsx", ".xlsm", ".xls"):
+    is_csv = source.suffix.lower() not in (".parquet", ".pq", ".xlsx", ".xlsm", ".xls")
+    if is_csv:
+        frame, rejects, rows_read = _read_csv(source)
+    else:
         frame, rejects = _read_table(source), []
         rows_read = len(frame)
-    else:
-        frame, rejects, rows_read = _read_csv(source)
     mapping = dict(column_mapping or {})
     unknown = sorted(set(mapping) - set(STANDARD_COLUMNS))
     if unknown:
@@ -148,13 +173,12 @@ def read_extract(
         )
     if rows_read == 0:
         raise InputFileError(f"{source}: the file has a header but no data rows")
+    frame_columns = set(frame.columns)
     for name in STANDARD_COLUMNS:
         if name not in frame.columns:
             frame[name] = None
     rows = frame[[*STANDARD_COLUMNS, "row_number"]].copy()
     for name in STANDARD_COLUMNS:
-        column = rows[name]
-        is_text = column.map(lambda value: isinstance(value, str))
-        stripped = column.where(~is_text, column[is_text].str.strip() if is_text.any() else column)
-        rows[name] = stripped.where(stripped.notna() & (stripped != ""), None)
+        # columns the file lacks were filled with None above, so only read columns are all text
+        rows[name] = _clean_text(rows[name], all_text=is_csv and name in frame_columns)
     return Extract(source=str(source), rows=rows.reset_index(drop=True), rejects=rejects, rows_read=rows_read)

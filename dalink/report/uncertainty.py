@@ -79,11 +79,13 @@ class UncertaintyConfig(BaseModel):
         le=1.0,
         description="Links inside an entity at or above this probability are never re-drawn.",
     )
-    lowest_probability: float = Field(
-        0.05,
+    join_floor: float = Field(
+        0.3,
         ge=0.0,
-        lt=0.5,
-        description="Groups whose best scored pair is below this probability are never joined.",
+        le=1.0,
+        description="Near misses between entities with a lower average probability are not "
+        "re-drawn one by one (the model overstates them); their expected matches are added as "
+        "joins of average effect.",
     )
     random_state: int = 0
 
@@ -146,20 +148,22 @@ def _sigmoid(log_odds: np.ndarray) -> np.ndarray:
 class _LinkageStructure:
     """The linkage as integer arrays, prepared once for all replicates.
 
-    Records joined by near-certain links form **atoms**; everything else (the doubtful links
-    inside entities and the near misses between them) is kept as atom pairs with the log-odds
-    of each of their scored record pairs.
+    Records joined by near-certain links form **atoms**. Every other scored pair belongs to a
+    pair of atoms: *inside* one of the linker's entities (a doubtful link it made) or *across*
+    two (a near miss it left apart).
     """
 
     records: int
+    entity: np.ndarray  # the linker's entity code per record
     atom: np.ndarray  # atom code per record
-    atom_first_record: np.ndarray  # one record per atom
+    atom_entity: np.ndarray  # entity code per atom
     candidate_first: np.ndarray  # atom codes of each doubtful atom pair (first < second)
     candidate_second: np.ndarray
+    candidate_inside: np.ndarray  # True where both atoms are in one entity
     candidate_pair_count: np.ndarray  # |X|·|Y| record pairs per atom pair
     pair_group: np.ndarray  # per doubtful record pair: index of its atom pair
     pair_log_odds: np.ndarray
-    missed_merges: float  # expected matches blocking never scored that would join two atoms
+    blocking_missed: float  # expected matches between atoms that blocking never scored
 
 
 def _glue_edges(entity: np.ndarray, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -193,70 +197,103 @@ def _structure(linkage: Linkage, config: UncertaintyConfig) -> _LinkageStructure
     atom = atom.astype(np.int64)
     atoms = int(atom.max()) + 1 if records else 0
     atom_size = np.bincount(atom, minlength=atoms)
-    atom_first_record = np.zeros(atoms, dtype=np.int64)
-    atom_first_record[atom[::-1]] = np.arange(records - 1, -1, -1)
+    atom_entity = np.zeros(atoms, dtype=np.int64)
+    atom_entity[atom] = entity
 
     doubtful = atom[left] != atom[right]
     first = np.minimum(atom[left[doubtful]], atom[right[doubtful]])
     second = np.maximum(atom[left[doubtful]], atom[right[doubtful]])
     group, group_keys = pd.factorize(first * np.int64(max(atoms, 1)) + second)
     group_keys = np.asarray(group_keys, dtype=np.int64)
-    doubtful_probability = probability[doubtful]
-    strongest = np.zeros(len(group_keys))
-    np.maximum.at(strongest, group, doubtful_probability)
-    keep_group = strongest >= config.lowest_probability  # pairs no better than this stay apart
-    renumber = np.full(len(group_keys), -1, dtype=np.int64)
-    renumber[keep_group] = np.arange(int(keep_group.sum()))
-    keep_pair = keep_group[group]
-    group_keys = group_keys[keep_group]
     candidate_first = group_keys // max(atoms, 1)
     candidate_second = group_keys % max(atoms, 1)
 
-    missed = 0.0
+    blocking_missed = 0.0
     blocking_recall = linkage.blocking_recall
     if config.blocking_loss and blocking_recall and 0 < blocking_recall < 1 and probability.sum() > 0:
         expected = linkage.summary.get("estimated_quality", {}).get("expected_matching_pairs")
         expected = float(expected) if isinstance(expected, (int, float)) else float(probability.sum())
-        joining_share = float(doubtful_probability[keep_pair].sum() / probability.sum())
-        missed = expected * (1.0 / blocking_recall - 1.0) * joining_share
+        # Only the share of matches that would join two atoms changes a count.
+        joining_share = float(probability[doubtful & ~same].sum() / probability.sum())
+        blocking_missed = expected * (1.0 / blocking_recall - 1.0) * joining_share
     return _LinkageStructure(
         records=records,
+        entity=entity,
         atom=atom,
-        atom_first_record=atom_first_record,
+        atom_entity=atom_entity,
         candidate_first=candidate_first,
         candidate_second=candidate_second,
+        candidate_inside=atom_entity[candidate_first] == atom_entity[candidate_second],
         candidate_pair_count=(atom_size[candidate_first] * atom_size[candidate_second]).astype(float),
-        pair_group=renumber[group[keep_pair]],
-        pair_log_odds=_logit(doubtful_probability[keep_pair]),
-        missed_merges=missed,
+        pair_group=group.astype(np.int64),
+        pair_log_odds=_logit(probability[doubtful]),
+        blocking_missed=blocking_missed,
     )
 
 
-def _replicate_labels(
-    structure: _LinkageStructure,
-    generator: np.random.Generator,
-    config: UncertaintyConfig,
-) -> np.ndarray:
-    """One re-drawn linkage: a cluster label per record."""
+@dataclasses.dataclass(frozen=True)
+class _Replicate:
+    labels: np.ndarray  # cluster label per record
+    unseen_joins: int  # true joins the replicate assumes but cannot place
+
+
+def _replicate(structure: _LinkageStructure, generator: np.random.Generator, config: UncertaintyConfig) -> _Replicate:
+    """One re-drawn linkage."""
     shift = generator.normal(0.0, config.shift_sd) if config.shift_sd else 0.0
     scale = float(np.exp(generator.normal(0.0, config.scale_sd))) if config.scale_sd else 1.0
     candidates = len(structure.candidate_first)
+    unseen = structure.blocking_missed
     if candidates == 0:
-        return structure.atom
+        return _Replicate(structure.atom, int(generator.poisson(unseen)) if unseen > 0 else 0)
     probability = _sigmoid(shift + scale * structure.pair_log_odds)
     average = np.bincount(structure.pair_group, weights=probability, minlength=candidates)
     average = np.minimum(average / structure.candidate_pair_count, 1.0)
-    joined = generator.random(candidates) < average
-    if structure.missed_merges > 0 and average.sum() > 0:
-        # Matches blocking never scored, each joining two atoms; drawn like the scored near
-        # misses, which are the best evidence of what a hard match looks like.
-        extra = int(generator.poisson(structure.missed_merges))
-        if extra:
-            joined[generator.choice(candidates, size=extra, replace=True, p=average / average.sum())] = True
+    # Near misses too weak to place one by one: their expected matches join unseen.
+    weak = ~structure.candidate_inside & (average < config.join_floor)
+    unseen += float(average[weak].sum())
+    joined = ~weak & (generator.random(candidates) < average)
     atom_labels = connected_labels(
-        len(structure.atom_first_record), structure.candidate_first[joined], structure.candidate_second[joined]
+        len(structure.atom_entity), structure.candidate_first[joined], structure.candidate_second[joined]
     )
-    return atom_labels[structure.atom]
+    return _Replicate(atom_labels[structure.atom], int(generator.poisson(unseen)) if unseen > 0 else 0)
+
+
+def _join_effect(
+    structure: _LinkageStructure,
+    events: pd.DataFrame,
+    parameters: MeasureParameters,
+    observed: dict[str, int],
+    generator: np.random.Generator,
+    samples: int = 200,
+) -> dict[str, float]:
+    """Average change of each count when a missed true match is joined.
+
+    A join that the linkage missed is, in reverse, a split of something the linker did join;
+    so detach one atom from each of up to ``samples`` entities of several atoms (records from
+    several entities otherwise), and average the change. The counts are sums over persons and
+    every detachment is in a different entity, so the average of one batch is exact.
+    """
+    entity_atoms = pd.Series(structure.atom_entity).groupby(structure.atom_entity).size()
+    multi_atom = entity_atoms[entity_atoms > 1].index.to_numpy()
+    if len(multi_atom):
+        chosen = generator.choice(multi_atom, size=min(samples, len(multi_atom)), replace=False)
+        labels = structure.entity.copy()
+        detach_atom = pd.Series(np.arange(len(structure.atom_entity))).groupby(structure.atom_entity).last()
+        detached = np.isin(structure.atom, detach_atom.reindex(chosen).to_numpy())
+    else:
+        sizes = np.bincount(structure.entity)
+        multi_record = np.flatnonzero(sizes > 1)
+        if not len(multi_record):
+            return {key: 0.0 for key in HEADLINE_KEYS}
+        chosen = generator.choice(multi_record, size=min(samples, len(multi_record)), replace=False)
+        labels = structure.entity.copy()
+        last_record = pd.Series(np.arange(len(labels))).groupby(labels).last()
+        detached = np.zeros(len(labels), dtype=bool)
+        detached[last_record.reindex(chosen).to_numpy()] = True
+    labels[detached] = labels.max() + 1 + np.flatnonzero(detached)
+    events["entity_id"] = labels
+    split = compute_measures(events, parameters).headline()
+    return {key: (observed[key] - split[key]) / len(chosen) for key in HEADLINE_KEYS}
 
 
 def _replicate_events(entities: pd.DataFrame) -> pd.DataFrame:
@@ -289,11 +326,13 @@ def linkage_intervals(
     structure = _structure(linkage, config)
     generator = np.random.default_rng(config.random_state)
     events = _replicate_events(linkage.entities)
+    join_effect = _join_effect(structure, events, parameters, observed.headline(), generator)
     rows = []
     for replicate in range(config.replicates):
-        labels = _replicate_labels(structure, generator, config)
-        events["entity_id"] = labels
-        rows.append(compute_measures(events, parameters).headline())
+        drawn = _replicate(structure, generator, config)
+        events["entity_id"] = drawn.labels
+        counts = compute_measures(events, parameters).headline()
+        rows.append({key: counts[key] + drawn.unseen_joins * join_effect[key] for key in HEADLINE_KEYS})
         if progress is not None:
             progress(replicate + 1, config.replicates)
     replicates = pd.DataFrame(rows, columns=list(HEADLINE_KEYS))
