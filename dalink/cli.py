@@ -227,6 +227,77 @@ def demo(output: str, people: int, seed: int, quiet: bool) -> None:
 # --- commands ---
 
 
+@main.command("chronology")
+@click.argument("linkage", type=click.Path(file_okay=False))
+@click.option("--subject", "subject_package", required=True, type=click.Path(), help="The subjects' package, encoded with the partnership key.")
+@click.option("--requested-by", default=None, help="Who asked for the chronology (the review chair or their office). Required.")
+@click.option("--reason", default=None, help="Why: the review it is for, e.g. 'DARDR 2024/03'. Required.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="CSV file to write (mode 0600).")
+@click.option("--subject-id", "subject_ids", multiple=True, help="Only this subject record id (repeat for more) [default: every subject].")
+@click.option("--packages", "--package", "packages", multiple=True, type=click.Path(),
+              help="A package the linkage was made from (repeat for each) [default: from LINKAGE/inputs.json].")
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Match probability for a subject match [default: the linkage's].")
+@click.option("--direct-only", is_flag=True, help="Only records that match a subject themselves, not the rest of their linked entities.")
+@click.option("--reference-date", type=click.DateTime(formats=["%Y-%m-%d"]), help="Date under review for the panel summary [default: each subject's event date].")
+@click.option("--window-days", type=click.IntRange(min=0), default=365, show_default=True, help="Panel summary: agencies in contact this many days before the reference date.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@handle_errors
+def chronology_command(
+    linkage: str,
+    subject_package: str,
+    requested_by: str | None,
+    reason: str | None,
+    output: str,
+    subject_ids: tuple[str, ...],
+    packages: tuple[str, ...],
+    threshold: float | None,
+    direct_only: bool,
+    reference_date: Any,
+    window_days: int,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Combined chronology of a review's subjects across the linkage (restricted use).
+
+    For Domestic Abuse Related Death Reviews only: every request names who asked
+    (--requested-by) and why (--reason) and is appended to LINKAGE/chronology_audit.jsonl
+    before anything is written. Writes the linked agency contacts, by date, to OUTPUT and
+    prints a panel summary (agencies in contact, repeat episodes, moves, duplicate referrals).
+    """
+    from pathlib import Path
+
+    from dalink.chronology import combined_chronology, panel_summary
+    from dalink.chronology.request import ChronologyRequest
+    from dalink.errors import OutputExistsError
+
+    ChronologyRequest(requested_by=requested_by, reason=reason, subjects=subject_ids)  # refuse before reading
+    if Path(output).exists() and not overwrite:
+        raise OutputExistsError(f"{output}: the output exists; choose another path or remove it first")
+    with TqdmProgress("matching subjects", enabled=not quiet) as progress:
+        result = combined_chronology(
+            linkage,
+            subject_package,
+            requested_by=requested_by or "",
+            reason=reason or "",
+            subjects=subject_ids,
+            packages=list(packages) or None,
+            match_threshold=threshold,
+            expand_entities=not direct_only,
+            progress=progress,
+        )
+    result.to_csv(output, overwrite=overwrite)
+    click.echo(
+        f"{output}: {len(result.events)} event(s) for {len(result.subjects)} subject(s) "
+        f"(match probability ≥ {result.match_threshold:.3f}); request {result.request_id} logged in "
+        f"{Path(linkage) / 'chronology_audit.jsonl'}"
+    )
+    summary = panel_summary(
+        result, reference_date=reference_date.date() if reference_date else None, window_days=window_days
+    )
+    click.echo(summary.render_text(), nl=False)
+
+
 @main.command("audit")
 @click.argument("packages", nargs=-1, required=True, type=click.Path())
 @click.option(

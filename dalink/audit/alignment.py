@@ -113,6 +113,7 @@ def align(
     dispersion: float = 0.3,
     noisy_feature_shift: tuple[float, float, float] | None = None,
     claim_threshold: float = 0.5,
+    tail_count: int = TAIL_COUNT,
 ) -> Alignment:
     """Assign clusters (sizes ``counts``, optional ``features``) to candidate values.
 
@@ -139,7 +140,7 @@ def align(
     unknown_slots = max(candidates.unknown_share * total / unknown_mean, 1.0)
     table = _LikelihoodTable(dispersion, min(unknown_mean, float(positive.min()) if positive.size else 1.0),
                              max(float(counts.max()), float(means.max())) * 4)
-    value_count = len(candidates.claim_values)
+    one_slot_per_value = len(np.unique(candidates.slot_value)) == len(candidates.slot_value)
     used = np.zeros(len(slot_order), dtype=bool)
     if use_feature:
         # Density of features among candidates (for values missing from the public tables).
@@ -166,31 +167,40 @@ def align(
             )
             log_unknown += math.log(max(float(np.interp(target, grid, density)) / shift[0], 1e-300))
         else:
-            log_like = table(count, log_means)
-            window = slice(0, len(primary))
+            # Only means whose likelihood is within e^-30 of the best can matter.
+            values = table.values(count)
+            plausible = table.grid[values >= values.max() - 20.0]
+            low, high = np.searchsorted(primary, [plausible[0], plausible[-1]])
+            window = slice(int(low), int(high))
+            log_like = table(count, log_means[window])
         log_like = np.where(used[window], -np.inf, log_like)
         peak = max(float(log_like.max()) if log_like.size else -np.inf, log_unknown)
         weights = np.exp(log_like - peak)
-        values_in_window = slot_value[window]
-        by_value = np.bincount(values_in_window, weights=weights, minlength=value_count)
-        total_weight = float(by_value.sum()) + math.exp(log_unknown - peak)
-        if not log_like.size or by_value.max() <= 0:
+        if not log_like.size or weights.max() <= 0:
             return -1, 0.0, -1
-        best_value = int(np.argmax(by_value))
-        members = np.flatnonzero(values_in_window == best_value)
+        values_in_window = slot_value[window]
+        total_weight = float(weights.sum()) + math.exp(log_unknown - peak)
+        if one_slot_per_value:
+            best = int(np.argmax(weights))
+            return int(values_in_window[best]), float(weights[best] / total_weight), int(window.start + best)
+        local_values, inverse = np.unique(values_in_window, return_inverse=True)
+        by_value = np.bincount(inverse, weights=weights)
+        best_local = int(np.argmax(by_value))
+        members = np.flatnonzero(inverse == best_local)
         best_slot = int(window.start + members[np.argmax(weights[members])])
-        return best_value, float(by_value[best_value] / total_weight), best_slot
+        return int(local_values[best_local]), float(by_value[best_local] / total_weight), best_slot
 
     order = np.argsort(-counts, kind="stable")
-    head = order[counts[order] > TAIL_COUNT]
+    head = order[counts[order] > tail_count]
     for cluster in head:
         feature = float(features[cluster]) if use_feature and features is not None else None
         value, value_confidence, slot = posterior(int(counts[cluster]), feature, 0.0, (1.0, 0.0))
         guess[cluster], confidence[cluster] = value, value_confidence
         if value_confidence >= claim_threshold and slot >= 0:
             used[slot] = True
-    # Small clusters: the posterior depends only on (size, feature); no slot is consumed.
-    tail = order[counts[order] <= TAIL_COUNT]
+    # Small clusters (rows ≤ tail_count): the posterior depends only on (size, feature), no slot
+    # is consumed; only the noisy-feature shift applies to those of at most TAIL_COUNT rows.
+    tail = order[counts[order] <= tail_count]
     if len(tail):
         if use_feature and features is not None:
             keys = np.stack([counts[tail], np.rint(features[tail]).astype(np.int64)], axis=1)

@@ -28,8 +28,9 @@ logger = logging.getLogger(__name__)
 
 ATTACK_NAME = "blocking_key_frequency"
 MAX_FIELD_TUPLES = 4000
-MAX_KEY_SLOTS = 600_000
+MAX_KEY_SLOTS = 250_000
 SEPARATOR = " | "
+KEY_TAIL_COUNT = 5  # key values this rare are aligned without the one-to-one constraint
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,10 @@ def blocking_key_attack(
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     labels, counts = rank[labels.ravel()], counts[order]
-    alignment = align(counts, None, built.candidates, total=len(values), dispersion=dispersion, claim_threshold=claim_threshold)
+    alignment = align(
+        counts, None, built.candidates, total=len(values), dispersion=dispersion, claim_threshold=claim_threshold,
+        tail_count=KEY_TAIL_COUNT,
+    )
     column = f"bk_{spec.name}"
     results = [
         claims_from_clusters(

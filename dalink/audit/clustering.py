@@ -153,10 +153,16 @@ def _peel_dense_clusters(
     centroids: list[np.ndarray] = []
     free = np.arange(len(distinct))
     misses = 0
+    words = distinct.shape[1]
+    prefix = max(1, words // 4)
+    # A pair within the radius overall is within it on the first quarter of the words too,
+    # up to sampling spread: screen on the prefix, then measure the survivors in full.
+    prefix_radius = int(math.ceil(pair_radius * prefix / words + 3 * math.sqrt(pair_radius * prefix / words) + 2))
     while len(free) and misses < patience:
         seed = generator.choice(free, p=sizes[free] / sizes[free].sum())
-        distance = popcount(distinct[free] ^ distinct[seed]).sum(axis=1)
-        near = free[distance <= pair_radius]
+        screen = free[popcount(distinct[free, :prefix] ^ distinct[seed, :prefix]).sum(axis=1) <= prefix_radius]
+        distance = popcount(distinct[screen] ^ distinct[seed]).sum(axis=1)
+        near = screen[distance <= pair_radius]
         centroid = majority_centroids(distinct[near], np.zeros(len(near), dtype=np.int64), 1, sizes[near].astype(np.float64))[0]
         distance = popcount(distinct[free] ^ centroid).sum(axis=1)
         members = free[distance <= single_radius]

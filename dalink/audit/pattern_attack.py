@@ -33,6 +33,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from dalink.audit.alignment import Alignment, Candidates, TAIL_COUNT, _LikelihoodTable
 from dalink.audit.claims import Claims
@@ -424,6 +425,7 @@ def relabel(
 
 MISMATCH_LOG_PENALTY = math.log(0.03)
 EXACT_DECODE_SLOTS = 60_000
+DECODE_BLOCK = 256
 
 
 def decode(
@@ -480,37 +482,59 @@ def decode(
     else:
         signature_float = signature.astype(np.float32)
         signature_sizes = signature.sum(axis=1)
-    for cluster in range(cluster_count):
-        if noisy[cluster] and features is not None:
-            continue  # a noisy singleton's tokens and set bits are too uncertain to match
-        count = int(counts[cluster])
+    active = np.flatnonzero(~(noisy & (features is not None)))
+    for start in range(0, len(active), DECODE_BLOCK):
+        block = active[start : start + DECODE_BLOCK]
         if exact:
-            members = groups.get(cluster_view[cluster].tobytes())
-            if not members:
+            pair_cluster_list, pair_slot_list, fraction_list = [], [], []
+            for cluster in block:
+                members = groups.get(cluster_view[cluster].tobytes())
+                if members:
+                    pair_cluster_list.append(np.full(len(members), cluster))
+                    pair_slot_list.append(np.asarray(members, dtype=np.int64))
+                    fraction_list.append(len(members) / slot_count)
+            if not pair_cluster_list:
                 continue
-            slots = np.asarray(members, dtype=np.int64)
-            penalty = np.zeros(len(slots))
-            unknown_fraction = len(slots) / slot_count
+            pair_cluster = np.concatenate(pair_cluster_list)
+            pair_slot = np.concatenate(pair_slot_list)
+            penalty = np.zeros(len(pair_slot))
+            unknown_fraction = np.zeros(cluster_count)
+            unknown_fraction[[int(cluster[0]) for cluster in pair_cluster_list]] = fraction_list
         else:
-            row = present[cluster].astype(np.float32)
-            mismatches = row.sum() + signature_sizes - 2 * (signature_float @ row)
-            slots = np.flatnonzero(mismatches <= 1.5)
-            if len(slots) == 0:
+            rows = present[block].astype(np.float32)
+            mismatches = rows.sum(axis=1)[:, None] + signature_sizes[None, :] - 2 * (rows @ signature_float.T)
+            local, pair_slot = np.nonzero(mismatches <= 1.5)
+            if len(local) == 0:
                 continue
-            penalty = mismatches[slots] * MISMATCH_LOG_PENALTY
-            unknown_fraction = float((mismatches < 0.5).sum()) / slot_count
-        log_like = table(count, log_means[slots]) + penalty
+            pair_cluster = block[local]
+            penalty = mismatches[local, pair_slot] * MISMATCH_LOG_PENALTY
+            exact_matches = np.bincount(local, weights=(mismatches[local, pair_slot] < 0.5), minlength=len(block))
+            unknown_fraction = np.zeros(cluster_count)
+            unknown_fraction[block] = exact_matches / slot_count
+        pair_count = counts[pair_cluster]
+        log_like = penalty.astype(np.float64)
+        for count in np.unique(pair_count):
+            chosen = pair_count == count
+            log_like[chosen] += table(int(count), log_means[pair_slot[chosen]])
         if features is not None:
-            log_like = log_like - 0.5 * ((features[slots] - popcounts[cluster]) / candidates.feature_sd) ** 2
-        unknown_slots = unknown_slots_total * max(unknown_fraction, 1.0 / slot_count)
-        log_unknown = float(table(count, np.array([math.log(unknown_mean)]))[0]) + math.log(unknown_slots)
-        peak = max(float(log_like.max()), log_unknown)
-        weights = np.exp(log_like - peak)
-        by_value = np.bincount(candidates.slot_value[slots], weights=weights, minlength=value_count)
-        best = int(np.argmax(by_value))
-        denominator = float(by_value.sum()) + math.exp(log_unknown - peak)
-        guess[cluster] = best
-        confidence[cluster] = float(by_value[best] / denominator)
+            log_like -= 0.5 * ((features[pair_slot] - popcounts[pair_cluster]) / candidates.feature_sd) ** 2
+        clusters_here = np.unique(pair_cluster)
+        unknown_slots = unknown_slots_total * np.maximum(unknown_fraction[clusters_here], 1.0 / slot_count)
+        log_unknown = np.array(
+            [float(table(int(counts[cluster]), np.array([math.log(unknown_mean)]))[0]) for cluster in clusters_here]
+        ) + np.log(unknown_slots)
+        position = np.searchsorted(clusters_here, pair_cluster)
+        peak = np.maximum(log_unknown, -np.inf)
+        np.maximum.at(peak, position, log_like)
+        weights = np.exp(log_like - peak[position])
+        frame = pd.DataFrame({"cluster": position, "value": candidates.slot_value[pair_slot], "weight": weights})
+        by_value = frame.groupby(["cluster", "value"], sort=False)["weight"].sum().reset_index()
+        totals = by_value.groupby("cluster")["weight"].sum()
+        best = by_value.loc[by_value.groupby("cluster")["weight"].idxmax()]
+        denominator = totals.reindex(best["cluster"]).to_numpy() + np.exp(log_unknown - peak)[best["cluster"].to_numpy()]
+        chosen_clusters = clusters_here[best["cluster"].to_numpy()]
+        guess[chosen_clusters] = best["value"].to_numpy()
+        confidence[chosen_clusters] = best["weight"].to_numpy() / denominator
     return Alignment(guess, confidence)
 
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dalink.match import kernels
+from dalink.match.kernels import Backend, use_compiled
 from dalink.match.load import RecordSet
 
 logger = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ logger = logging.getLogger(__name__)
 LSH_FIELDS = ("given_name", "family_name", "date_of_birth")
 LSH_FIELD_GROUPS: tuple[tuple[str, ...], ...] = (LSH_FIELDS, ("date_of_birth", "postcode"))
 MAX_ROWS_PER_BAND = 10
+MAX_SKIPPED_SHARE = 0.01
 
 
 @dataclass
@@ -117,7 +120,13 @@ def pairs_within_blocks(order: np.ndarray, starts: np.ndarray, sizes: np.ndarray
 
 
 def minhash_bins(
-    records: RecordSet, *, bins: int = 64, fields: Sequence[str] = LSH_FIELDS, random_state: int = 0, chunk: int = 65_536
+    records: RecordSet,
+    *,
+    bins: int = 64,
+    fields: Sequence[str] = LSH_FIELDS,
+    random_state: int = 0,
+    chunk: int = 65_536,
+    backend: Backend = "auto",
 ) -> tuple[np.ndarray, np.ndarray]:
     """One-permutation MinHash of the set bits of the concatenated filters.
 
@@ -136,6 +145,13 @@ def minhash_bins(
     for name in fields:
         present |= records.filters[name].present
     minima = np.empty((len(records), bins), dtype=np.uint8)
+    if use_compiled(backend):
+        word_index = (permutation // 64).astype(np.int64)
+        bit_index = (permutation % 64).astype(np.uint64)
+        for start in range(0, len(records), chunk):
+            words = np.hstack([records.filters[name].words[start : start + chunk] for name in fields])
+            kernels.minhash_bins_compiled(words, word_index, bit_index, bins, width, minima[start : start + chunk])
+        return minima, present
     for start in range(0, len(records), chunk):
         parts = [
             np.unpackbits(records.filters[name].words[start : start + chunk].view(np.uint8), axis=1, bitorder="little")
@@ -159,9 +175,22 @@ def band_keys(minima: np.ndarray, rows: int, band: int) -> np.ndarray:
 
 def expected_pairs(values: np.ndarray, present: np.ndarray, max_block_size: int) -> int:
     """Pairs a key would produce (groups above the cap excluded)."""
+    return band_load(values, present, max_block_size).pairs
+
+
+@dataclass(frozen=True)
+class BandLoad:
+    """What one band would cost: pairs in groups within the cap, and records in groups above it."""
+
+    pairs: int
+    skipped_records: int
+
+
+def band_load(values: np.ndarray, present: np.ndarray, max_block_size: int) -> BandLoad:
     _, _, sizes = sorted_blocks(values, present)
-    sizes = sizes[sizes <= max_block_size].astype(np.int64)
-    return int((sizes * (sizes - 1) // 2).sum())
+    sizes = sizes.astype(np.int64)
+    kept = sizes[sizes <= max_block_size]
+    return BandLoad(int((kept * (kept - 1) // 2).sum()), int(sizes[sizes > max_block_size].sum()))
 
 
 def lsh_passes(
@@ -191,10 +220,16 @@ def lsh_passes(
         if len(fields) <= 2:
             for name in fields:
                 present = present & records.filters[name].present
+        # The fewest rows (most permissive bands) whose first band stays within budget: few
+        # pairs per record, and few records lost to groups above the cap (a band that puts
+        # most records into huge skipped groups looks cheap but finds nothing).
         rows = MAX_ROWS_PER_BAND
         for candidate_rows in range(2, MAX_ROWS_PER_BAND + 1):
-            pairs = expected_pairs(band_keys(minima, candidate_rows, 0), present, max_block_size)
-            if pairs <= pairs_per_record * len(records):
+            load = band_load(band_keys(minima, candidate_rows, 0), present, max_block_size)
+            if (
+                load.pairs <= pairs_per_record * len(records)
+                and load.skipped_records <= MAX_SKIPPED_SHARE * max(int(present.sum()), 1)
+            ):
                 rows = candidate_rows
                 break
         bands = min(max_bands, bins // rows)

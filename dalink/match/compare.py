@@ -9,15 +9,17 @@ the readable definition both are tested against.
 Hardening moves the scale: record-seeded bit flipping makes identical values score about
 0.85 instead of 1, balancing pushes unrelated values towards 0.5. So levels are not fixed
 Dice cut-offs but cut-offs on a *normalised* similarity ``(dice - floor) / (ceiling - floor)``
-where ``floor`` is the typical Dice of unrelated records (median over random pairs) and
-``ceiling`` that of identical values (the mode near the top among candidate pairs), both
-measured on the data being linked. The levels of one comparison, lowest first::
+where ``floor`` is the typical Dice of unrelated values (median over random pairs that
+differ) and ``ceiling`` that of identical values (the mode near the top among candidate
+pairs), both measured on the data being linked. The levels of one comparison, lowest first::
 
     missing       either record has no value (its own level: never counted as disagreement)
     different     normalised similarity below the lowest cut
     similar ≥ c   one level per cut (default 0.45, 0.65, 0.80, 0.92)
     swapped       given and family names disagree directly but their unordered keyed
-                  blocking key agrees (the names were swapped), names only
+                  blocking key agrees (the names were swapped): a level of the family-name
+                  comparison only, the given-name comparison of such a pair being set to
+                  missing, so that one swap counts once
     identical     identical encodings (only for fields without random bit flipping)
 
 Cross-field Dice (given name against family name) is meaningless here because every field
@@ -27,13 +29,13 @@ is hashed with its own subkey, so swaps are detected through the unordered names
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from dalink.encode.schema import LinkageSchema, RandomBitFlip
 from dalink.match import kernels
+from dalink.match.kernels import Backend, use_compiled
 from dalink.match.load import FieldFilters, RecordSet, popcount
 
 MISSING_LEVEL = 0
@@ -41,15 +43,7 @@ DIFFERENT_LEVEL = 1
 DEFAULT_CUTS = (0.45, 0.65, 0.80, 0.92)
 CHUNK_PAIRS = 262_144
 NAME_FIELDS = ("given_name", "family_name")
-
-Backend = Literal["auto", "compiled", "numpy"]
-"""Which kernel computes Dice: ``auto`` is the compiled one when numba is installed, else numpy."""
-
-
-def _use_compiled(backend: Backend) -> bool:
-    if backend == "compiled" and not kernels.AVAILABLE:
-        raise ImportError("the compiled Dice kernel needs numba: pip install 'dalink[fast]'")
-    return backend == "compiled" or (backend == "auto" and kernels.AVAILABLE)
+SWAP_LEVEL_FIELD = "family_name"  # the comparison that carries the "swapped names" level
 
 
 def _as_index(values: np.ndarray) -> np.ndarray:
@@ -66,7 +60,7 @@ class ComparisonSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     field: str
-    floor: float = Field(description="Typical Dice of unrelated records (median over random pairs).")
+    floor: float = Field(description="Typical Dice of unrelated values (median over random pairs that differ).")
     ceiling: float = Field(description="Typical Dice of identical values after hardening (measured).")
     cuts: tuple[float, ...] = Field(DEFAULT_CUTS, description="Cut-offs on the normalised similarity, ascending.")
     swap_key: str | None = Field(None, description="Unordered names blocking key used to detect swapped names.")
@@ -113,7 +107,7 @@ def dice_pairs(filters: FieldFilters, left: np.ndarray, right: np.ndarray, *, ba
     gathered rows never exceed a few tens of megabytes; the compiled path reads each word once.
     """
     result = np.empty(len(left), dtype=np.float32)
-    if _use_compiled(backend):
+    if use_compiled(backend):
         kernels.dice_pairs_compiled(
             np.ascontiguousarray(filters.words), filters.popcounts, _as_index(left), _as_index(right), result
         )
@@ -136,7 +130,7 @@ def dice_all_to_all(first: np.ndarray, second: np.ndarray, *, backend: Backend =
     first_counts = popcount(first).sum(axis=1, dtype=np.int32)
     second_counts = popcount(second).sum(axis=1, dtype=np.int32)
     result = np.empty((len(first), len(second)), dtype=np.float32)
-    if _use_compiled(backend):
+    if use_compiled(backend):
         kernels.dice_all_to_all_compiled(
             np.ascontiguousarray(first), np.ascontiguousarray(second), first_counts, second_counts, result
         )
@@ -155,7 +149,7 @@ def dice_all_to_all(first: np.ndarray, second: np.ndarray, *, backend: Backend =
 def identical_pairs(filters: FieldFilters, left: np.ndarray, right: np.ndarray, *, backend: Backend = "auto") -> np.ndarray:
     """Whether both records hold exactly the same encoding of the field."""
     both = filters.present[left] & filters.present[right]
-    if _use_compiled(backend):
+    if use_compiled(backend):
         same = np.empty(len(left), dtype=np.bool_)
         kernels.identical_pairs_compiled(np.ascontiguousarray(filters.words), _as_index(left), _as_index(right), same)
         return same & both
@@ -190,17 +184,40 @@ def comparison_levels(
             column[identical_pairs(filters, left, right)] = spec.level_count - 1
         levels[:, index] = column
         direct[spec.field] = column
-    swap_specs = [(index, spec) for index, spec in enumerate(comparisons) if spec.swap_key and spec.field in NAME_FIELDS]
-    if len(swap_specs) == 2:
-        key = records.blocking_keys[swap_specs[0][1].swap_key or ""]
-        key_agrees = key.present[left] & key.present[right] & (key.values[left] == key.values[right])
-        weak = np.ones(len(left), dtype=bool)
-        for index, _ in swap_specs:
-            weak &= (levels[:, index] > MISSING_LEVEL) & (levels[:, index] <= DIFFERENT_LEVEL + 1)
-        swapped = key_agrees & weak
-        for index, spec in swap_specs:
-            levels[swapped, index] = spec.labels.index("swapped names")
+    _mark_swapped_names(records, comparisons, left, right, levels)
     return levels
+
+
+def _mark_swapped_names(
+    records: RecordSet,
+    comparisons: Sequence[ComparisonSpec],
+    left: np.ndarray,
+    right: np.ndarray,
+    levels: np.ndarray,
+) -> None:
+    """Pairs whose names disagree directly but share the unordered names key were swapped.
+
+    A swap is one event, so it is counted once: the family-name comparison (the one holding
+    ``swap_key``) takes its "swapped names" level and the given-name comparison is set to
+    missing (neutral). Giving both comparisons a swapped level would multiply the event's m
+    and u with themselves and overstate the evidence (by about 4 bits on synthetic data).
+    """
+    columns = {spec.field: index for index, spec in enumerate(comparisons)}
+    if not all(field in columns for field in NAME_FIELDS):
+        return
+    carrier = next((columns[field] for field in NAME_FIELDS if comparisons[columns[field]].swap_key), None)
+    if carrier is None:
+        return
+    key = records.blocking_keys[comparisons[carrier].swap_key or ""]
+    swapped = key.present[left] & key.present[right] & (key.values[left] == key.values[right])
+    for field in NAME_FIELDS:
+        column = levels[:, columns[field]]
+        swapped &= (column > MISSING_LEVEL) & (column <= DIFFERENT_LEVEL + 1)
+    for field in NAME_FIELDS:
+        index = columns[field]
+        levels[swapped, index] = (
+            comparisons[index].labels.index("swapped names") if index == carrier else MISSING_LEVEL
+        )
 
 
 def sample_dice(records: RecordSet, field: str, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -210,16 +227,31 @@ def sample_dice(records: RecordSet, field: str, left: np.ndarray, right: np.ndar
     return dice_pairs(filters, left[both], right[both])
 
 
-def estimate_floor(dice: np.ndarray) -> float:
-    """Typical similarity of unrelated records: the median Dice of random pairs."""
-    return float(np.median(dice)) if len(dice) else 0.0
+def estimate_floor(dice: np.ndarray, ceiling: float | None = None) -> float:
+    """Typical similarity of unrelated values: the median Dice of random pairs that differ.
+
+    For names almost every random pair holds different values, and the median of all random
+    pairs would do. For a field with few values (sex) most random pairs hold the *same* value
+    and their median sits at the identical-value peak, which would make every noisy copy of the
+    same value look "different". So only the random pairs below the midpoint between the
+    lowest Dice seen (1st percentile) and the identical-value ``ceiling`` count.
+    """
+    if len(dice) == 0:
+        return 0.0
+    if ceiling is None:
+        return float(np.median(dice))
+    lowest = float(np.quantile(dice, 0.01))
+    below = dice[dice < (lowest + ceiling) / 2]
+    return float(np.median(below)) if len(below) else lowest
 
 
 def estimate_ceiling(dice: np.ndarray, floor: float) -> float:
     """Typical similarity of identical values: the densest Dice region in the upper part.
 
     Among candidate pairs identical values are common, so the histogram of their Dice has a
-    peak where identical values land after hardening; its position is the ceiling.
+    peak where identical values land after hardening; its position is the ceiling. Only the
+    region above ``floor + 0.4 (1 - floor)`` is searched, ``floor`` being a low reference for
+    unrelated values.
     """
     lower = floor + 0.4 * (1.0 - floor)
     upper_values = dice[dice >= lower]
@@ -246,8 +278,10 @@ def build_comparisons(
     swap_key = swap_key_name(records.schema)
     specs = []
     for field in records.filters:
-        floor = estimate_floor(sample_dice(records, field, random_left, random_right))
-        ceiling = estimate_ceiling(sample_dice(records, field, candidate_left, candidate_right), floor)
+        random_dice = sample_dice(records, field, random_left, random_right)
+        lowest = float(np.quantile(random_dice, 0.01)) if len(random_dice) else 0.0
+        ceiling = estimate_ceiling(sample_dice(records, field, candidate_left, candidate_right), lowest)
+        floor = estimate_floor(random_dice, ceiling)
         field_cuts = cuts if field != "sex" else (0.5,)
         specs.append(
             ComparisonSpec(
@@ -255,7 +289,7 @@ def build_comparisons(
                 floor=round(floor, 6),
                 ceiling=round(max(ceiling, floor + 1e-3), 6),
                 cuts=field_cuts,
-                swap_key=swap_key if field in NAME_FIELDS and swap_key else None,
+                swap_key=swap_key if field == SWAP_LEVEL_FIELD and swap_key else None,
                 identical_level=not has_random_noise(records.schema, field),
             )
         )

@@ -16,10 +16,14 @@ the directory is writable.
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
+
+Backend = Literal["auto", "compiled", "numpy"]
+"""Which implementation runs: ``auto`` is the compiled one when numba is installed, else numpy."""
 
 try:  # pragma: no branch - which branch runs depends on the environment
     from llvmlite import ir
@@ -30,7 +34,14 @@ try:  # pragma: no branch - which branch runs depends on the environment
 except ImportError:  # pragma: no cover - exercised only without the extra
     AVAILABLE = False
 
-__all__ = ["AVAILABLE"]
+__all__ = ["AVAILABLE", "Backend", "use_compiled"]
+
+
+def use_compiled(backend: Backend) -> bool:
+    """Whether to run the compiled kernel for ``backend`` (``compiled`` without numba is an error)."""
+    if backend == "compiled" and not AVAILABLE:
+        raise ImportError("the compiled kernels need numba: pip install 'dalink[fast]'")
+    return backend == "compiled" or (backend == "auto" and AVAILABLE)
 
 if AVAILABLE:
 
@@ -89,4 +100,30 @@ if AVAILABLE:
                     break
             out[index] = same
 
-    __all__ += ["dice_all_to_all_compiled", "dice_pairs_compiled", "identical_pairs_compiled"]
+    @njit(nogil=True, cache=True, boundscheck=False)
+    def minhash_bins_compiled(
+        words: np.ndarray, word_index: np.ndarray, bit_index: np.ndarray, bins: int, width: int, out: np.ndarray
+    ) -> None:
+        """One-permutation MinHash: per record and bin, the first set bit among the bin's positions.
+
+        Bin ``b`` covers permuted positions ``b·width … b·width + width - 1``; position ``p`` is bit
+        ``bit_index[p]`` of word ``word_index[p]``. An empty bin gets ``width``.
+        """
+        one = np.uint64(1)
+        for record in range(words.shape[0]):
+            for bin_number in range(bins):
+                first = width
+                base = bin_number * width
+                for offset in range(width):
+                    position = base + offset
+                    if (words[record, word_index[position]] >> bit_index[position]) & one:
+                        first = offset
+                        break
+                out[record, bin_number] = first
+
+    __all__ += [
+        "dice_all_to_all_compiled",
+        "dice_pairs_compiled",
+        "identical_pairs_compiled",
+        "minhash_bins_compiled",
+    ]

@@ -21,7 +21,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,12 +30,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
-from dalink._version import __version__
 from dalink.encode.package import EncodedPackage, atomic_directory
 from dalink.errors import OutputExistsError
 from dalink.match.blocking import Blocker, BlockingPass, keyed_passes, lsh_passes, random_pairs
-from dalink.match.cluster import ClusterResult, cluster, entity_ids
-from dalink.match.compare import ComparisonSpec, build_comparisons, comparison_levels
+from dalink.match.cluster import cluster, entity_ids
+from dalink.match.compare import NAME_FIELDS, ComparisonSpec, build_comparisons, comparison_levels, swap_key_name
+from dalink.match.frequency import TermFrequencies, top_name_agreement
 from dalink.match.load import RecordSet, load_packages, record_set
 from dalink.match.model import (
     FellegiSunter,
@@ -44,8 +44,10 @@ from dalink.match.model import (
     count_patterns,
     decode_patterns,
     encode_patterns,
+    expected_f1_threshold,
     merge_patterns,
 )
+from dalink.match.outputs import linkage_summary, write_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +75,12 @@ class LinkConfig(BaseModel):
     lsh_max_block_size: int = Field(100, ge=2)
     match_threshold: float | None = Field(
         None, gt=0, lt=1, description="Match probability for a link; default: the model's expected-F1 optimum."
+    )
+    swap_random_pairs: int = Field(
+        20_000_000, ge=0, description="Random pairs screened by the names key to estimate u of swapped names."
+    )
+    term_frequencies: bool = Field(
+        True, description="Adjust the weight of agreeing names by how common they are (from the names blocking key)."
     )
     min_pair_probability: float = Field(0.01, ge=0, le=1, description="Pairs at or above this go to pairs.parquet.")
     max_iterations: int = Field(100, ge=1)
@@ -113,23 +121,22 @@ class _Stages:
 
 @dataclass
 class _StoredPairs:
-    """Candidate pairs kept compactly: record indices and pattern code, in chunks."""
+    """Candidate pairs kept compactly, chunk by chunk: record indices and pattern code (12 bytes a pair)."""
 
     left: list[np.ndarray]
     right: list[np.ndarray]
     codes: list[np.ndarray]
-    first_pass: list[np.ndarray]
 
-    def concatenated(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        def join(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-            return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
-        return (
-            join(self.left, np.int32),
-            join(self.right, np.int32),
-            join(self.codes, np.int64),
-            join(self.first_pass, np.int16),
-        )
+def _drain(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    """Concatenate chunks into one array, releasing each chunk as soon as it is copied."""
+    result = np.empty(sum(len(part) for part in parts), dtype=dtype)
+    position = 0
+    while parts:
+        part = parts.pop(0)
+        result[position : position + len(part)] = part
+        position += len(part)
+    return result
 
 
 def _training_sessions(
@@ -146,21 +153,66 @@ def _training_sessions(
     return sessions
 
 
-def _chao_recall(found_by: np.ndarray, weights: np.ndarray) -> float | None:
-    """Share of true matches blocking kept, estimated from how many passes found each link.
+def _refine_swap_u(
+    model: FellegiSunter,
+    records: RecordSet,
+    comparisons: Sequence[ComparisonSpec],
+    generator: np.random.Generator,
+    pairs: int,
+    chunk: int = 4_000_000,
+) -> None:
+    """u of the "swapped names" level from many random pairs, cheaply.
 
-    Chao's estimator of unseen classes treats each pass as a capture occasion: links found by
-    exactly one pass (f1) and by exactly two (f2) estimate the links no pass found as
-    f1² / (2 f2). Passes are positively dependent (easy pairs meet in every pass), so this is
-    optimistic; it still flags a blocking scheme that misses much.
+    Only pairs that share the unordered names key can be swapped, so the key (an integer
+    compare) screens the random pairs and Dice is computed for the few that pass.
     """
-    total = float(weights.sum())
-    if total <= 0:
+    carrier = next((index for index, spec in enumerate(comparisons) if spec.swap_key), None)
+    if carrier is None or len(records) < 3 or pairs <= 0:
+        return
+    spec = comparisons[carrier]
+    key = records.blocking_keys[spec.swap_key or ""]
+    level = spec.labels.index("swapped names")
+    hits = drawn = 0
+    while drawn < pairs:
+        left, right = random_pairs(len(records), min(chunk, pairs - drawn), generator)
+        drawn += len(left)
+        same = key.present[left] & key.present[right] & (key.values[left] == key.values[right])
+        if same.any():
+            hits += int((comparison_levels(records, comparisons, left[same], right[same])[:, carrier] == level).sum())
+        if len(left) < chunk and drawn < pairs:  # all pairs of a small input were drawn
+            break
+    model.refine_u(carrier, level, hits, drawn)
+    logger.info("u of swapped names: %d of %d random pairs", hits, drawn)
+
+
+def _term_frequencies(records: RecordSet, config: LinkConfig) -> TermFrequencies | None:
+    """Frequencies of the unordered names key, when asked for and the schema has one."""
+    key = swap_key_name(records.schema) if config.term_frequencies else None
+    if key is None:
         return None
-    single = float(weights[found_by == 1].sum())
-    double = float(weights[found_by == 2].sum())
-    unseen = single * single / (2 * double) if double > 0 else (single * (single - 1) / 2 if single > 1 else 0.0)
-    return total / (total + unseen)
+    frequencies = TermFrequencies.from_records(records, key)
+    logger.info("term-frequency adjustment on names from blocking key %s", key)
+    return frequencies
+
+
+def _probability_from_weight(weight: np.ndarray) -> np.ndarray:
+    """Match probability from a match weight in bits (log2 posterior odds), in the weight's precision."""
+    limit = 120 if weight.dtype == np.float32 else 1000
+    return 1.0 / (1.0 + np.exp2(-np.clip(weight, -limit, limit)))
+
+
+def _threshold_from_weights(weight: np.ndarray, resolution_bits: float = 0.02, chunk: int = 8_000_000) -> float:
+    """The expected-F1 threshold over per-pair weights, binned (in chunks) so that it costs one pass."""
+    if len(weight) == 0:
+        return 0.5
+    lowest = int(np.floor(float(weight.min()) / resolution_bits))
+    highest = int(np.ceil(float(weight.max()) / resolution_bits))
+    counts = np.zeros(highest - lowest + 1, dtype=np.int64)
+    for start in range(0, len(weight), chunk):
+        bins = np.round(weight[start : start + chunk].astype(np.float64) / resolution_bits).astype(np.int64) - lowest
+        counts += np.bincount(bins, minlength=len(counts))[: len(counts)]
+    used = np.flatnonzero(counts)
+    return expected_f1_threshold(_probability_from_weight((used + lowest) * resolution_bits), counts[used])
 
 
 def link(
@@ -203,6 +255,13 @@ def link(
     session_pairs = {
         index: blocker.sample_pass_pairs(index, per_session, generator) for index in range(keyed_count)
     }
+    # A session on a pass that fixes no name (date of birth + postcode bands) leaves both names
+    # free: the only kind of session where swapped names can show up and get their m.
+    name_free = next(
+        (index for index in range(keyed_count, len(passes)) if not set(NAME_FIELDS) & set(passes[index].fields)), None
+    )
+    if name_free is not None:
+        session_pairs[name_free] = blocker.sample_pass_pairs(name_free, per_session, generator)
     if not session_pairs and len(passes):
         session_pairs = {0: blocker.sample_pass_pairs(0, per_session, generator)}
     if session_pairs:
@@ -215,12 +274,11 @@ def link(
 
     model = FellegiSunter(comparisons, max_iterations=config.max_iterations, random_state=config.random_state)
     model.fit_u(comparison_levels(records, comparisons, random_left, random_right))
-    sessions = _training_sessions(
-        records, blocker, comparisons, {i: p for i, p in session_pairs.items() if i < keyed_count}
-    )
+    _refine_swap_u(model, records, comparisons, generator, config.swap_random_pairs)
+    sessions = _training_sessions(records, blocker, comparisons, session_pairs)
     stages.done("u estimation", 0.22)
 
-    stored = _StoredPairs([], [], [], [])
+    stored = _StoredPairs([], [], [])
     pattern_parts: list[PatternCounts] = []
     for chunk in blocker.chunks(config.chunk_pairs):
         levels = comparison_levels(records, comparisons, chunk.left, chunk.right)
@@ -232,29 +290,46 @@ def link(
         stored.left.append(chunk.left)
         stored.right.append(chunk.right)
         stored.codes.append(codes.astype(np.int32) if len(comparisons) <= 7 else codes)
-        stored.first_pass.append(np.full(len(chunk.left), chunk.pass_index, dtype=np.int16))
         stages.report(0.22 + 0.45 * (chunk.pass_index + 1) / max(len(passes), 1))
     candidates = merge_patterns(pattern_parts, len(comparisons))
     stages.done("block + compare", 0.67)
 
     model.fit_m(sessions, fallback=candidates)
     model.fit_prior(candidates, records.total_pairs)
-    threshold = config.match_threshold if config.match_threshold is not None else model.match_threshold_
+    frequencies = _term_frequencies(records, config)
     stages.done("EM", 0.72)
 
-    left, right, codes, first_pass = stored.concatenated()
-    del stored
-    pattern_probability = model.match_probability(candidates.patterns)
-    pattern_weight = model.match_weight(candidates.patterns)
+    # Weights chunk by chunk (a pattern's weight, plus the names' term-frequency adjustment),
+    # kept as float32 so that tens of millions of pairs stay within memory.
     candidate_codes = encode_patterns(candidates.patterns)
-    lookup = np.searchsorted(candidate_codes, codes.astype(np.int64))
-    probability = pattern_probability[lookup]
-    weight = pattern_weight[lookup]
-    del lookup, codes
+    pattern_weight = model.match_weight(candidates.patterns)
+    pattern_names_agree = top_name_agreement(candidates.patterns, comparisons)
+    weights = []
+    for index, codes in enumerate(stored.codes):
+        lookup = np.searchsorted(candidate_codes, codes.astype(np.int64))
+        weight_chunk = pattern_weight[lookup]
+        if frequencies is not None:
+            weight_chunk += frequencies.adjustment_bits(
+                stored.left[index], stored.right[index], pattern_names_agree[lookup]
+            )
+        weights.append(weight_chunk.astype(np.float32))
+        stored.codes[index] = codes[:0]
+    left, right = _drain(stored.left, np.int32), _drain(stored.right, np.int32)
+    weight = _drain(weights, np.float32)
+    del stored, weights
+    if frequencies is not None:
+        model.term_frequency_key_ = frequencies.key
+        model.match_threshold_ = _threshold_from_weights(weight)
+    probability = _probability_from_weight(weight)
+    threshold = config.match_threshold if config.match_threshold is not None else model.match_threshold_
     stages.done("score", 0.76)
 
     def scorer(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-        return model.match_probability(comparison_levels(records, comparisons, first, second))
+        levels = comparison_levels(records, comparisons, first, second)
+        pair_weight = model.match_weight(levels)
+        if frequencies is not None:
+            pair_weight += frequencies.adjustment_bits(first, second, top_name_agreement(levels, comparisons))
+        return _probability_from_weight(pair_weight)
 
     clusters = cluster(
         len(records), left, right, probability, threshold, scorer, max_component_size=config.max_component_size
@@ -262,13 +337,17 @@ def link(
     entity = entity_ids(clusters.labels, records.events["agency"].to_numpy(dtype=object), records.record_ids)
     stages.done("cluster", 0.85)
 
-    summary = _summary(records, blocker, model, config, threshold, left, right, probability, clusters, stages)
+    summary = linkage_summary(
+        records, blocker, model, config.model_dump(mode="json"), threshold, left, right, probability, clusters
+    )
     entities = records.events.copy()
     entities.insert(2, "entity_id", entity)
 
     with atomic_directory(output_dir, overwrite=overwrite) as directory:
         pq.write_table(pa.Table.from_pandas(entities, preserve_index=False), directory / ENTITIES_FILE, compression="zstd")
-        _write_pairs(directory / PAIRS_FILE, records, left, right, weight, probability, clusters.labels, config)
+        write_pairs(
+            directory / PAIRS_FILE, records, left, right, weight, probability, clusters.labels, config.min_pair_probability
+        )
         model.save(directory / MODEL_FILE, schema_hash=records.schema_hash)
         stages.done("write", 1.0)
         summary["timings_seconds"] = stages.timings
@@ -281,119 +360,3 @@ def link(
         summary["links"],
     )
     return LinkResult(output_dir=Path(output_dir), entities=entities, model=model, summary=summary)
-
-
-def _write_pairs(
-    path: Path,
-    records: RecordSet,
-    left: np.ndarray,
-    right: np.ndarray,
-    weight: np.ndarray,
-    probability: np.ndarray,
-    labels: np.ndarray,
-    config: LinkConfig,
-) -> None:
-    """Scored pairs above ``min_pair_probability``, written in chunks."""
-    keep = np.flatnonzero(probability >= config.min_pair_probability)
-    agencies = np.asarray(records.agencies, dtype=object)
-    schema = pa.schema(
-        [
-            ("agency_l", pa.string()),
-            ("record_id_l", pa.string()),
-            ("agency_r", pa.string()),
-            ("record_id_r", pa.string()),
-            ("match_weight", pa.float64()),
-            ("match_probability", pa.float64()),
-            ("same_entity", pa.bool_()),
-        ]
-    )
-    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
-        for start in range(0, max(len(keep), 1), 1_000_000):
-            rows = keep[start : start + 1_000_000]
-            first, second = left[rows], right[rows]
-            table = pa.table(
-                {
-                    "agency_l": pa.array(agencies[records.agency_codes[first]], type=pa.string()),
-                    "record_id_l": pa.array(records.record_ids[first], type=pa.string()),
-                    "agency_r": pa.array(agencies[records.agency_codes[second]], type=pa.string()),
-                    "record_id_r": pa.array(records.record_ids[second], type=pa.string()),
-                    "match_weight": pa.array(weight[rows], type=pa.float64()),
-                    "match_probability": pa.array(probability[rows], type=pa.float64()),
-                    "same_entity": pa.array(labels[first] == labels[second], type=pa.bool_()),
-                },
-                schema=schema,
-            )
-            writer.write_table(table)
-
-
-def _summary(
-    records: RecordSet,
-    blocker: Blocker,
-    model: FellegiSunter,
-    config: LinkConfig,
-    threshold: float,
-    left: np.ndarray,
-    right: np.ndarray,
-    probability: np.ndarray,
-    clusters: ClusterResult,
-    stages: _Stages,
-) -> dict:
-    """``summary.json``: counts, blocking statistics, the EM trace, estimated quality."""
-    linked = probability >= threshold
-    link_left, link_right, link_probability = left[linked], right[linked], probability[linked]
-    found_by = np.zeros(len(link_left), dtype=np.int64)
-    for statistics, blocking_pass in zip(blocker.statistics, blocker.passes):
-        agrees = blocking_pass.agrees(link_left, link_right)
-        found_by += agrees
-        weight_total = float(link_probability.sum())
-        statistics.estimated_recall = (
-            round(float(link_probability[agrees].sum()) / weight_total, 6) if weight_total > 0 else None
-        )
-    blocking_recall = _chao_recall(found_by, link_probability)
-    expected_matches = float(probability.sum())
-    expected_true_links = float(link_probability.sum())
-    precision = expected_true_links / max(int(linked.sum()), 1) if linked.any() else None
-    recall = (expected_true_links / expected_matches) * (blocking_recall or 1.0) if expected_matches > 0 else None
-    candidate_pairs = len(left)
-    per_agency = records.events["agency"].value_counts().reindex(list(records.agencies)).astype(int)
-    return {
-        "format": "dalink-linkage-summary",
-        "format_version": 1,
-        "dalink_version": __version__,
-        "schema_hash": records.schema_hash,
-        "key_fingerprint": records.key_fingerprint,
-        "agencies": {agency: int(count) for agency, count in per_agency.items()},
-        "records": len(records),
-        "entities": clusters.components,
-        "largest_entity": clusters.largest_entity,
-        "pairs_compared": candidate_pairs,
-        "links": int(linked.sum()),
-        "match_threshold": threshold,
-        "blocking": {
-            "total_pairs": records.total_pairs,
-            "candidate_pairs": candidate_pairs,
-            "reduction_ratio": 1.0 - candidate_pairs / max(records.total_pairs, 1),
-            "estimated_recall": blocking_recall,
-            "passes": [asdict(statistics) for statistics in blocker.statistics],
-        },
-        "model": {
-            "probability_two_random_records_match": model.prior_,
-            "sessions": [session.model_dump(mode="json") for session in model.sessions_],
-            "comparisons": [
-                {"field": spec.field, "floor": spec.floor, "ceiling": spec.ceiling, "levels": spec.labels}
-                for spec in model.comparisons
-            ],
-        },
-        "clustering": {
-            "entities": clusters.components,
-            "inconsistent_components": clusters.inconsistent_components,
-            "split_components": clusters.split_components,
-        },
-        "estimated_quality": {
-            "expected_matching_pairs": expected_matches,
-            "precision": precision,
-            "recall": recall,
-            "note": "pairwise, from the model's own probabilities; recall includes the blocking estimate",
-        },
-        "config": config.model_dump(mode="json"),
-    }

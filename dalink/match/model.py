@@ -38,7 +38,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dalink.errors import LinkageError
-from dalink.match.compare import MISSING_LEVEL, ComparisonSpec
+from dalink.match.compare import MISSING_LEVEL, NAME_FIELDS, ComparisonSpec
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,11 @@ class ModelParameters(_Frozen):
     comparisons: tuple[ComparisonParameters, ...]
     probability_two_random_records_match: float
     match_threshold: float = Field(description="Match probability at or above which a pair is a link.")
+    term_frequency_key: str | None = Field(
+        None,
+        description="Blocking key whose value frequencies adjusted the weight of pairs whose names agree "
+        "(computed from the data being linked, so not part of these parameters).",
+    )
     sessions: tuple[SessionTrace, ...] = ()
 
 
@@ -142,8 +147,40 @@ def merge_patterns(parts: Sequence[PatternCounts], comparisons: int) -> PatternC
     return PatternCounts(decode_patterns(unique, comparisons), np.bincount(inverse, weights=counts).astype(np.int64))
 
 
+def expected_f1_threshold(probability: np.ndarray, counts: np.ndarray) -> float:
+    """The probability cut that maximises the F1 a model expects from its own probabilities.
+
+    ``probability[i]`` is the match probability shared by ``counts[i]`` pairs. Taking the
+    probabilities at face value, linking every pair at or above a cut finds
+    ``Σ p·n`` true matches among ``Σ n`` links, out of ``Σ p·n`` over all candidates; the
+    cut with the best expected F1 is returned (kept within 0.05–0.95).
+    """
+    if counts.sum() == 0:
+        return 0.5
+    order = np.argsort(-probability, kind="stable")
+    probability, counts = probability[order], counts[order].astype(np.float64)
+    expected_matches = float((probability * counts).sum())
+    if expected_matches <= 0:
+        return 0.5
+    true_positives = np.cumsum(probability * counts)
+    predicted = np.cumsum(counts)
+    f1 = 2 * true_positives / (predicted + expected_matches)
+    best = int(np.argmax(f1))
+    return float(min(max(probability[best], 0.05), 0.95))
+
+
 def _logistic(values: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(values, -700, 700)))
+
+
+def _with_level(probabilities: np.ndarray, level: int, value: float) -> np.ndarray:
+    """``probabilities`` with one level set to ``value``, the other non-missing levels rescaled to match."""
+    result = probabilities.copy()
+    others = np.ones(len(result), dtype=bool)
+    others[[MISSING_LEVEL, level]] = False
+    result[others] *= (1.0 - value) / max(float(result[others].sum()), 1e-300)
+    result[level] = value
+    return result
 
 
 def _initial_m(level_count: int) -> np.ndarray:
@@ -205,10 +242,28 @@ class FellegiSunter:
             self.u_.append(u)
         return self
 
+    def refine_u(self, comparison: int, level: int, hits: int, pairs: int) -> FellegiSunter:
+        """Re-estimate one rare level's u from a larger random sample: ``hits`` among ``pairs``.
+
+        A level seen a handful of times among the random pairs (swapped names: about one pair
+        in 10⁵–10⁶) gets a u that is mostly sampling noise, and its weight log2(m/u) with it.
+        The other levels keep their proportions.
+        """
+        self._require("u_")
+        refined = (hits + self.smoothing) / (pairs + self.smoothing)
+        self.u_[comparison] = _with_level(self.u_[comparison], level, refined)
+        return self
+
     def fit_m(self, sessions: Sequence[TrainingSession], *, fallback: PatternCounts | None = None) -> FellegiSunter:
-        """m by EM, one session per blocking key; each comparison's m averaged where it was free."""
+        """m by EM, one session per blocking key; each comparison's m averaged where it was free.
+
+        The "swapped names" level can only occur in a session that leaves both names free
+        (pairs blocked on a name part never hold a swap), so its m comes from those sessions
+        alone when there are any.
+        """
         self._require("u_")
         collected: list[list[np.ndarray]] = [[] for _ in self.comparisons]
+        names_free: list[list[np.ndarray]] = [[] for _ in self.comparisons]
         traces = []
         usable = [session for session in sessions if session.patterns.pairs > 0]
         for session in usable:
@@ -219,6 +274,8 @@ class FellegiSunter:
             traces.append(trace)
             for index in active:
                 collected[index].append(m[index])
+                if not set(NAME_FIELDS) & set(session.fixed_fields):
+                    names_free[index].append(m[index])
         missing = [i for i, found in enumerate(collected) if not found]
         if missing and fallback is not None and fallback.pairs:
             logger.info("no training session frees %s; estimating them on all candidate pairs", self._names(missing))
@@ -234,6 +291,9 @@ class FellegiSunter:
                 logger.warning("no pairs to estimate m for %s; using a neutral start", spec.field)
                 m = _initial_m(spec.level_count)
             m = m.copy()
+            if spec.swap_key and names_free[index]:
+                swap_level = spec.labels.index("swapped names")
+                m = _with_level(m, swap_level, float(np.mean([free[swap_level] for free in names_free[index]])))
             m[MISSING_LEVEL] = 1.0
             self.m_.append(m)
         self.sessions_ = traces
@@ -275,19 +335,7 @@ class FellegiSunter:
 
     def _expected_f1_threshold(self, candidates: PatternCounts) -> float:
         """The probability cut that maximises the model's own expected F1 on the candidates."""
-        if candidates.pairs == 0:
-            return 0.5
-        probability = self.match_probability(candidates.patterns)
-        order = np.argsort(-probability, kind="stable")
-        probability, counts = probability[order], candidates.counts[order].astype(np.float64)
-        expected_matches = float((probability * counts).sum())
-        if expected_matches <= 0:
-            return 0.5
-        true_positives = np.cumsum(probability * counts)
-        predicted = np.cumsum(counts)
-        f1 = 2 * true_positives / (predicted + expected_matches)
-        best = int(np.argmax(f1))
-        return float(min(max(probability[best], 0.05), 0.95))
+        return expected_f1_threshold(self.match_probability(candidates.patterns), candidates.counts)
 
     def _em(
         self, name: str, fixed_fields: tuple[str, ...], patterns: PatternCounts, active: list[int]
@@ -386,6 +434,7 @@ class FellegiSunter:
             comparisons=tuple(comparisons),
             probability_two_random_records_match=self.prior_,
             match_threshold=self.match_threshold_,
+            term_frequency_key=getattr(self, "term_frequency_key_", None),
             sessions=tuple(getattr(self, "sessions_", [])),
         )
 
@@ -396,6 +445,7 @@ class FellegiSunter:
         model.u_ = [np.array([1.0 if lv.u is None else lv.u for lv in c.levels]) for c in parameters.comparisons]
         model.prior_ = parameters.probability_two_random_records_match
         model.match_threshold_ = parameters.match_threshold
+        model.term_frequency_key_ = parameters.term_frequency_key
         model.sessions_ = list(parameters.sessions)
         model.schema_hash_ = parameters.schema_hash
         return model

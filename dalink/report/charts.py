@@ -11,6 +11,7 @@ colour blindness; every chart also has a text alternative (``<title>`` and ``ari
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 from collections.abc import Sequence
@@ -35,19 +36,29 @@ def _escape(text: object) -> str:
 
 
 def _number(value: float) -> str:
-    return f"{int(value):,}"
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.1f}"
 
 
-def _nice_ceiling(value: float) -> float:
-    """A round axis maximum (1, 2, 2.5 or 5 times a power of ten) at or above ``value``."""
+@dataclasses.dataclass(frozen=True)
+class _Axis:
+    maximum: float
+    ticks: int
+
+
+def _axis(value: float) -> _Axis:
+    """The tightest axis at or above ``value`` with 4 to 6 equal, round steps (1, 2, 2.5 or 5
+    times a power of ten)."""
     if value <= 0:
-        return 1.0
-    exponent = math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        candidate = step * 10**exponent
-        if candidate >= value:
-            return float(candidate)
-    return float(10 ** (exponent + 1))
+        return _Axis(4.0, 4)
+    best: _Axis | None = None
+    for ticks in (4, 5, 6):
+        raw_step = value / ticks
+        exponent = math.floor(math.log10(raw_step))
+        step = next(m * 10**exponent for m in (1, 2, 2.5, 5, 10) if m * 10**exponent >= raw_step)
+        if best is None or step * ticks < best.maximum:
+            best = _Axis(float(step * ticks), ticks)
+    assert best is not None
+    return best
 
 
 def _open(width: float, height: float, label: str) -> str:
@@ -87,13 +98,14 @@ def bar_chart(
     top = 34
     height = top + group_height * len(categories) + 30
     values = [v for values in series.values() for v in values if v is not None]
-    maximum = _nice_ceiling(max(values, default=0))
+    axis = _axis(max(values, default=0))
+    maximum = axis.maximum
     plot = width - left - right
     hatch_id = f"hatch-{chart_id}"
     parts = [_open(width, height, label), HATCH.format(id=hatch_id), _legend(names, left, 16)]
-    for tick in range(5):
-        value = maximum * tick / 4
-        x = left + plot * tick / 4
+    for tick in range(axis.ticks + 1):
+        value = maximum * tick / axis.ticks
+        x = left + plot * tick / axis.ticks
         parts.append(
             f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{height - 26}" stroke="{GRID}"/>'
             f'<text class="axis" x="{x:.1f}" y="{height - 10}" font-size="11" fill="{MUTED}" text-anchor="middle">{_number(value)}</text>'
@@ -140,14 +152,15 @@ def column_chart(
     plot_width = width - left - right
     plot_height = height - top - bottom
     values = [v for values in series.values() for v in values if v is not None]
-    maximum = _nice_ceiling(max(values, default=0))
+    axis = _axis(max(values, default=0))
+    maximum = axis.maximum
     slot = plot_width / max(len(periods), 1)
     bar = max(min(slot / (len(names) + 1), 22), 1.5)
     hatch_id = f"hatch-{chart_id}"
     parts = [_open(width, height, label), HATCH.format(id=hatch_id), _legend(names, left, 16)]
-    for tick in range(5):
-        value = maximum * tick / 4
-        y = top + plot_height * (1 - tick / 4)
+    for tick in range(axis.ticks + 1):
+        value = maximum * tick / axis.ticks
+        y = top + plot_height * (1 - tick / axis.ticks)
         parts.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{GRID}"/>'
             f'<text class="axis" x="{left - 6}" y="{y:.1f}" font-size="11" fill="{MUTED}" text-anchor="end" '
@@ -246,13 +259,18 @@ def flow_chart(
     label: str,
     withheld: int,
     width: int = 760,
+    max_flows: int = 30,
 ) -> str:
     """Origins on the left, destinations on the right, a band per published flow.
 
     Band widths are proportional to the flow; flows withheld by disclosure control are not
     drawn (their number is stated underneath), because drawing them at any width would hint
-    at their size.
+    at their size. Only the ``max_flows`` largest are drawn, so the chart stays readable; the
+    table beside it has them all.
     """
+    flows = sorted(flows, key=lambda flow: -flow[2])
+    not_drawn = max(len(flows) - max_flows, 0)
+    flows = flows[:max_flows]
     origins: dict[str, float] = {}
     destinations: dict[str, float] = {}
     for origin, destination, value in flows:
@@ -263,7 +281,10 @@ def flow_chart(
     top = 30
     usable = 320
     height = top + usable + gap * max(len(origins), len(destinations), 1) + 50
-    left_x, right_x, node_width = 170, width - 170, 14
+    label_width = 7 * max((len(name) for name in [*origins, *destinations]), default=4) + 40
+    node_width = 14
+    width = max(width, 2 * label_width + 2 * node_width + 260)
+    left_x, right_x = label_width, width - label_width - node_width
     parts = [_open(width, height, label)]
     parts.append(
         f'<text x="{left_x}" y="18" font-size="12" fill="{MUTED}" text-anchor="end">from</text>'
@@ -318,11 +339,12 @@ def flow_chart(
             f'<text x="{right_x + node_width + 6}" y="{y + size / 2:.1f}" font-size="11" fill="{TEXT}" '
             f'dominant-baseline="middle">{_escape(name)} <tspan class="value" fill="{MUTED}">{_number(destinations[name])}</tspan></text>'
         )
-    note = (
-        f"{withheld} smaller flows are withheld by disclosure control and not drawn."
-        if withheld
-        else "Every flow is drawn."
-    )
+    notes = []
+    if not_drawn:
+        notes.append(f"The {len(flows)} largest flows are drawn; {not_drawn} smaller ones are in the table.")
+    if withheld:
+        notes.append(f"{withheld} flows are withheld by disclosure control and not drawn.")
+    note = " ".join(notes) or "Every flow is drawn."
     parts.append(f'<text x="{left_x}" y="{height - 12}" font-size="11" fill="{MUTED}">{_escape(note)}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dalink.errors import ReportError
 
@@ -56,6 +56,12 @@ class DisclosureRules(BaseModel):
     rounding_base: int = Field(
         5, ge=1, description="Published counts are rounded to a multiple of this (1: no rounding)."
     )
+
+    @model_validator(mode="after")
+    def _threshold_survives_rounding(self) -> DisclosureRules:
+        if 2 * self.threshold < self.rounding_base:
+            raise ValueError("threshold must be at least half the rounding base, or published counts round to 0")
+        return self
 
     def round_count(self, value: float) -> int:
         """Round half up to the base (``round`` would round half to even and favour some values)."""

@@ -12,8 +12,11 @@ anything that ``measures.json`` does not.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
+import json
 from collections.abc import Sequence
+from importlib import resources
 from typing import Any
 
 import pandas as pd
@@ -178,6 +181,37 @@ def _hidden_section(content: ReportContent) -> str:
     )
 
 
+@functools.lru_cache(maxsize=1)
+def local_authority_names() -> dict[str, str]:
+    """ONS code → name for the local authorities dalink ships (used to label charts only).
+
+    Codes it does not know are shown as codes; a report never needs the names to be right.
+    """
+    names: dict[str, str] = {}
+
+    def collect(node: Any) -> None:
+        if isinstance(node, dict):
+            code, name = node.get("code"), node.get("name")
+            if isinstance(code, str) and isinstance(name, str):
+                names[code.strip().upper()] = name
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    try:
+        collect(json.loads(resources.files("dalink").joinpath("data/synth/areas.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, ModuleNotFoundError):
+        return {}
+    return names
+
+
+def area_label(code: str) -> str:
+    name = local_authority_names().get(str(code).upper())
+    return f"{name} ({code})" if name else str(code)
+
+
 def _moves_section(content: ReportContent) -> str:
     table = content.tables["moves_origin_destination"]
     frame = table.frame
@@ -193,13 +227,29 @@ def _moves_section(content: ReportContent) -> str:
             if pd.isna(value):
                 withheld += 1
             else:
-                flows.append((str(origin), str(destination), float(value)))
+                flows.append((area_label(origin), area_label(destination), float(value)))
+    areas = [str(label) for label in frame.index if label != TOTAL_LABEL]
+    moves_out = _values(table, TOTAL_LABEL, areas)
+    moves_in = [None if pd.isna(frame.at[TOTAL_LABEL, area]) else float(frame.at[TOTAL_LABEL, area]) for area in areas]
+    order = sorted(range(len(areas)), key=lambda index: -max(moves_out[index] or 0, moves_in[index] or 0))
+    totals_chart = charts.bar_chart(
+        [area_label(areas[index]) for index in order],
+        {"moves out": [moves_out[index] for index in order], "moves in": [moves_in[index] for index in order]},
+        label="Moves out of and into each local authority",
+        chart_id="moves-totals",
+    )
     chart = charts.flow_chart(flows, label="Moves between local authorities", withheld=withheld)
     return (
         '<section id="moves"><h2>Moves between local authorities</h2>'
-        "<p>Each band is people whose next contact with any agency was in another local authority; "
-        "its width is the number of moves. Small flows and zeros are withheld: a zero would tell "
-        "someone where a person did <em>not</em> go.</p>" + chart + html_table(table) + "</section>"
+        "<p>A move is a person's next contact with any agency being in another local authority. "
+        "Small numbers and zeros are withheld: a zero would tell someone where a person did "
+        "<em>not</em> go.</p><h3>Moves out of and into each local authority</h3>"
+        + totals_chart
+        + "<h3>Flows between local authorities</h3><p>Each band is one published flow; its width is "
+        "the number of moves.</p>"
+        + chart
+        + html_table(table)
+        + "</section>"
     )
 
 
@@ -218,7 +268,7 @@ def _overlap_section(content: ReportContent) -> str:
 
 
 def _duplicates_section(content: ReportContent) -> str:
-    table = content.tables["duplicate_referrals_by_month"]
+    table = content.tables["duplicate_referrals_over_time"]
     months = [str(label) for label in table.frame.index if label != TOTAL_LABEL]
     referral = (content.parameters.duplicate_event_type or "any referral").replace("_", " ")
     chart = charts.column_chart(
@@ -227,7 +277,7 @@ def _duplicates_section(content: ReportContent) -> str:
             "referrals": _values(table, "referrals", months),
             "duplicate referrals": _values(table, "duplicate_referrals", months),
         },
-        label="Referrals and duplicate referrals by month",
+        label=table.title,
         chart_id="duplicates",
     )
     return (
@@ -299,10 +349,12 @@ def _about_section(content: ReportContent) -> str:
 <h3>Intervals</h3>
 <p>People are linked across agencies by comparing encoded names and dates of birth, so some
 links are missed and a few are wrong. Each 95% interval comes from {content.uncertainty.replicates}
-re-drawn linkages that vary the links the model was unsure of, allow for the model's
-probabilities being systematically off, and add back matches the blocking step may have lost.
-The true count lies inside the interval in at least nine partnerships out of ten in tests on
-synthetic data; the centre number is the count on the linker's best linkage.</p>
+re-drawn linkages that vary the links the model was unsure of, use the local authority and the
+role (which the linker does not compare) as extra evidence, allow for the model's probabilities being
+systematically off, and add back matches the blocking step may have lost. The headline number
+is the middle of the re-drawn linkages. In tests on synthetic partnerships the true count lay
+inside the interval in more than nine partnerships out of ten. The tables below count the
+linker's single best linkage, so their totals can differ slightly from the headline numbers.</p>
 <h3>Disclosure control</h3>
 <p>Counts from 1 to {rules.threshold - 1} are withheld and shown as [c]; every other count is
 rounded to the nearest {rules.rounding_base}, and interval limits are rounded outwards.

@@ -96,7 +96,7 @@ def assemble_tables(
         "moves_origin_destination": table_builders.moves_table(
             measures, table_builders.local_authorities(linkage.entities), rules
         ),
-        "duplicate_referrals_by_month": table_builders.duplicate_referrals_table(measures, rules),
+        "duplicate_referrals_over_time": table_builders.duplicate_referrals_table(measures, rules),
     }
     published.update(table_builders.linkage_quality_tables(linkage.entities, rules))
     return published
@@ -124,7 +124,7 @@ def build_report(
     measures = compute_measures(linkage.entities, parameters)
     intervals = linkage_intervals(linkage, parameters, uncertainty, observed=measures, progress=progress)
     tables = assemble_tables(measures, linkage, rules)
-    headlines = table_builders.published_headlines(intervals.intervals, tables, rules)
+    headlines = table_builders.published_headlines(intervals.intervals, rules)
     headline = table_builders.headline_table(headlines)
     all_tables = {"headline": headline, **tables}
     problems = [problem for table in all_tables.values() for problem in check_table(table, rules)]

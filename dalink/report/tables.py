@@ -1,11 +1,9 @@
 """The report's tables, built from the measures and passed through disclosure control.
 
 Each builder takes raw counts and returns a :class:`PublishedTable`; nothing unrounded leaves
-this module except through :func:`dalink.report.disclosure.protect_table`. Two headline
-counts are also grand totals of a table (moves of the origin–destination table, duplicate
-referrals of the monthly table); the headline then shows the table's published total, so
-the two can never disagree and secondary suppression never has to hide a number that is
-printed on the front page.
+this module except through :func:`dalink.report.disclosure.protect_table`. Tables count the
+linker's own entities; the headline estimates allow for linkage error (the median of the
+re-drawn linkages), so a table's grand total can differ slightly from its headline.
 """
 
 from __future__ import annotations
@@ -119,19 +117,37 @@ def moves_table(measures: Measures, authorities: list[str], rules: DisclosureRul
     )
 
 
+def _over_time(by_month: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
+    """Months, quarters or years: the finest period in which most duplicate counts can be shown.
+
+    A monthly series of a small partnership would be almost all ``[c]``; a board learns more
+    from quarters it can read than from months it cannot.
+    """
+    months = pd.PeriodIndex(by_month.index, freq="M")
+    for name, frequency in (("month", "M"), ("quarter", "Q"), ("year", "Y")):
+        grouped = by_month.groupby(months.asfreq(frequency).astype(str)).sum()
+        grouped.index.name = name
+        if name == "year" or (grouped["duplicate_referrals"] >= rules.threshold).mean() >= 0.5:
+            return grouped
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def duplicate_referrals_table(measures: Measures, rules: DisclosureRules) -> PublishedTable:
     by_month = measures.duplicate_referrals_by_month.set_index("month")[["referrals", "duplicate_referrals"]]
+    series = _over_time(by_month.astype(np.int64), rules) if len(by_month) else by_month.astype(np.int64)
+    period = series.index.name or "month"
     return protect_table(
-        "duplicate_referrals_by_month",
-        by_month.astype(np.int64),
+        "duplicate_referrals_over_time",
+        series,
         rules,
         kind=TableKind.SERIES,
         total_row=True,
         keep_published=[(TOTAL_LABEL, "duplicate_referrals")],
-        index_name="month",
-        title="Referrals and duplicate referrals by month",
+        index_name=period,
+        title=f"Referrals and duplicate referrals by {period}",
         description="Referrals of the checked type, and those made within the duplicate window of a "
-        "previous referral of the same person.",
+        "previous referral of the same person. Months are grouped into quarters or years when most "
+        "monthly counts would be too small to show.",
     )
 
 
@@ -182,39 +198,25 @@ def linkage_quality_tables(entities: pd.DataFrame, rules: DisclosureRules) -> di
     return tables
 
 
-def published_headlines(
-    intervals: dict[str, Interval],
-    tables: dict[str, PublishedTable],
-    rules: DisclosureRules,
-) -> dict[str, PublishedHeadline]:
-    """Round the headline counts and their intervals; withhold small ones.
+def published_headlines(intervals: dict[str, Interval], rules: DisclosureRules) -> dict[str, PublishedHeadline]:
+    """Round the headline estimates and their intervals; withhold small ones.
 
     Bounds are rounded outwards (lower down, upper up), so rounding never narrows an interval.
+    A withheld estimate takes its bounds with it: an interval of 0 to 10 would give it away.
     """
-    from_tables = {
-        "moves": ("moves_origin_destination", TOTAL_LABEL, TOTAL_LABEL),
-        "duplicate_referrals": ("duplicate_referrals_by_month", TOTAL_LABEL, "duplicate_referrals"),
-    }
     headlines = {}
     for key in HEADLINE_KEYS:
         interval = intervals[key]
-        withheld = rules.is_primary_suppressed(interval.estimate, zeros_disclosive=key in MOVEMENT_MEASURES)
-        estimate = None if withheld else rules.round_count(interval.estimate)
-        if key in from_tables and from_tables[key][0] in tables:
-            name, row, column = from_tables[key]
-            frame = tables[name].frame
-            if row in frame.index and column in frame.columns:
-                value = frame.at[row, column]
-                estimate = None if pd.isna(value) else int(value)
-            elif interval.estimate == 0:
-                estimate = None if key in MOVEMENT_MEASURES else 0
-        if estimate is None:
+        movement = key in MOVEMENT_MEASURES
+        if rules.is_primary_suppressed(interval.estimate, zeros_disclosive=movement) or (
+            rules.is_primary_suppressed(interval.linked, zeros_disclosive=movement)
+        ):
             headlines[key] = PublishedHeadline(key, HEADLINE_TITLES[key], None, None, None)
             continue
         headlines[key] = PublishedHeadline(
             key,
             HEADLINE_TITLES[key],
-            estimate,
+            rules.round_count(interval.estimate),
             max(rules.round_down(interval.lower), 0),
             rules.round_up(interval.upper),
         )
@@ -239,8 +241,8 @@ def headline_table(headlines: dict[str, PublishedHeadline]) -> PublishedTable:
         frame=frame,
         columns={"estimate": ColumnRole.COUNT, "lower": ColumnRole.BOUND, "upper": ColumnRole.BOUND},
         index_name="measure",
-        description="Counts on the linked data, rounded; the interval reflects linkage error and is "
-        "rounded outwards.",
+        description="Estimates allowing for linkage error (the median of re-drawn linkages), rounded; "
+        "the 95% interval is rounded outwards.",
     )
 
 

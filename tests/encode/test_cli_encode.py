@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import SAMPLE_ROWS, TEST_SECRET
+from sample_data import SAMPLE_ROWS, TEST_SECRET
 from dalink.cli import main
 
 IDENTIFIER_VALUES = sorted(

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from conftest import COLUMNS, TODAY
+from sample_data import COLUMNS, TODAY
 from dalink.encode.encoder import encode_frame
 from dalink.encode.normalise import normalise_name
 from dalink.encode.extract import Extract, STANDARD_COLUMNS

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import TODAY
+from sample_data import TODAY
 from dalink.encode.encoder import encode_file
 from dalink.encode.package import MANIFEST_FILE, RECORDS_FILE, read_package
 from dalink.errors import OutputExistsError, PackageError

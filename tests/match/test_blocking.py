@@ -6,7 +6,16 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dalink.match.blocking import Blocker, keyed_passes, lsh_passes, pairs_within_blocks, sorted_blocks
+from dalink.match.blocking import (
+    Blocker,
+    band_keys,
+    band_load,
+    keyed_passes,
+    lsh_passes,
+    minhash_bins,
+    pairs_within_blocks,
+    sorted_blocks,
+)
 from dalink.match.load import load_packages
 
 
@@ -35,3 +44,25 @@ def test_union_yields_each_pair_once_with_statistics(partnership: list[Path]) ->
         assert 0.0 <= statistics.reduction_ratio <= 1.0
         assert statistics.new_pairs <= statistics.pairs_in_pass
     assert any(statistics.kind == "lsh" for statistics in blocker.statistics)
+
+
+def test_band_load_counts_pairs_and_skipped_records() -> None:
+    values = np.array([1, 1, 1, 2, 2, 3, 4, 4, 4, 4, 4], dtype=np.int64)
+    present = np.ones(len(values), dtype=bool)
+    present[0] = False
+    load = band_load(values, present, max_block_size=3)
+    assert load.pairs == 1 + 1  # the two 1s left, the two 2s; the five 4s are above the cap
+    assert load.skipped_records == 5
+
+
+def test_lsh_bands_do_not_skip_most_records(partnership: list[Path]) -> None:
+    """Short bands put many records into groups above the cap and look cheap; rows go up until few are lost."""
+    records = load_packages(partnership)
+    minima, _ = minhash_bins(records, fields=("date_of_birth", "postcode"), random_state=1)
+    present = records.filters["date_of_birth"].present & records.filters["postcode"].present
+    assert band_load(band_keys(minima, 1, 0), present, 4).skipped_records > 0.01 * present.sum()  # the trap
+    passes = lsh_passes(records, field_groups=[("date_of_birth", "postcode")], max_block_size=4, pairs_per_record=50.0)
+    first_band = passes[0]
+    assert first_band.name.endswith("_0")
+    lost = first_band.present.sum() - first_band.processed.sum()
+    assert lost <= 0.01 * first_band.present.sum()

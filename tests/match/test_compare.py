@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -77,3 +80,35 @@ def test_ceiling_follows_the_hardening() -> None:
         unrelated = generator.uniform(0.0, 0.5, 3000)
         identical = np.clip(generator.normal(peak, 0.01, 2000), 0, 1)
         assert abs(estimate_ceiling(np.concatenate([unrelated, identical]), 0.2) - peak) < 0.02
+
+
+def test_a_swap_counts_once(tmp_path: Path) -> None:
+    """Swapped names: the family comparison takes the swap level, the given comparison is neutral."""
+    from match_helpers import TEST_SECRET, encode_partnership, synthetic_partnership
+
+    from dalink.keys import PartnershipKey
+    from dalink.match.blocking import random_pairs
+    from dalink.match.compare import build_comparisons, comparison_levels
+    from dalink.match.load import load_packages
+
+    extracts = synthetic_partnership(people=60, seed=5)
+    police = extracts["police"]
+    swapped_rows = police.head(3).copy()
+    swapped_rows["given_name"], swapped_rows["family_name"] = police.head(3)["family_name"], police.head(3)["given_name"]
+    swapped_rows["record_id"] = swapped_rows["record_id"] + "-swapped"
+    extracts["marac"] = pd.concat([extracts["marac"], swapped_rows], ignore_index=True)
+    records = load_packages(encode_partnership(tmp_path, extracts, PartnershipKey(TEST_SECRET)))
+    left, right = random_pairs(len(records), 5_000, np.random.default_rng(0))
+    comparisons = build_comparisons(records, left, right, left, right)
+    assert [spec.field for spec in comparisons if spec.swap_key] == ["family_name"]
+    given = [spec.field for spec in comparisons].index("given_name")
+    family = [spec.field for spec in comparisons].index("family_name")
+    ids = list(records.record_ids)
+    first = np.array([ids.index(record) for record in police.head(3)["record_id"]])
+    second = np.array([ids.index(record) for record in swapped_rows["record_id"]])
+    levels = comparison_levels(records, comparisons, first, second)
+    assert (levels[:, family] == comparisons[family].labels.index("swapped names")).all()
+    assert (levels[:, given] == MISSING_LEVEL).all()
+    # the same records compared with themselves are not swaps
+    same = comparison_levels(records, comparisons, first, first)
+    assert (same[:, given] > DIFFERENT_LEVEL + 1).all()

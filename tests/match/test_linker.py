@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import pairwise_f1
+from match_helpers import pairwise_f1
 from dalink.cli import main
 from dalink.errors import OutputExistsError
 from dalink.match.linker import LinkConfig, link
@@ -75,3 +75,19 @@ def test_cli_link(partnership: list[Path], tmp_path: Path) -> None:
     refused = runner.invoke(main, ["link", str(partnership[0]), str(partnership[0]), "-o", str(tmp_path / "x")])
     assert refused.exit_code == 1 and "also used" in refused.output
     assert not (tmp_path / "x").exists()
+
+
+def test_term_frequency_adjustment_is_recorded_and_optional(linked, partnership: list[Path], tmp_path: Path) -> None:
+    result, output, _ = linked
+    saved = json.loads((output / "model.json").read_text())
+    assert saved["term_frequency_key"] == "names"
+    plain = link(partnership, tmp_path / "plain", config=LinkConfig(term_frequencies=False))
+    assert json.loads((tmp_path / "plain" / "model.json").read_text())["term_frequency_key"] is None
+    assert pairwise_f1(plain.entities) >= 0.95
+    # the adjustment moves some pair weights, never the pattern model itself
+    assert plain.model.prior_ == pytest.approx(result.model.prior_)
+    with_adjustment = pd.read_parquet(output / "pairs.parquet")
+    without = pd.read_parquet(tmp_path / "plain" / "pairs.parquet")
+    merged = with_adjustment.merge(without, on=["agency_l", "record_id_l", "agency_r", "record_id_r"])
+    moved = ~np.isclose(merged["match_weight_x"], merged["match_weight_y"], atol=1e-4)
+    assert 0 < moved.sum() < len(merged)

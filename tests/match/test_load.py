@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEST_SECRET, TODAY, encode_partnership, synthetic_partnership
+from match_helpers import TEST_SECRET, TODAY, encode_partnership, synthetic_partnership
 from dalink.encode.encoder import encode_file
 from dalink.encode.schema import default_schema
 from dalink.errors import LinkageError, PackageError

@@ -4,10 +4,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dalink.errors import LinkageError
 from dalink.match.compare import ComparisonSpec
-from dalink.match.model import FellegiSunter, TrainingSession, count_patterns
+from dalink.match.model import FellegiSunter, TrainingSession, count_patterns, expected_f1_threshold
 
 FIELDS = ("given_name", "family_name", "date_of_birth", "postcode")
 TRUE_M = [np.array([0.05, 0.05, 0.1, 0.8]), np.array([0.1, 0.1, 0.1, 0.7]), np.array([0.05, 0.05, 0.05, 0.85]), np.array([0.2, 0.1, 0.1, 0.6])]
@@ -87,3 +89,38 @@ def test_m_from_labels() -> None:
     model = FellegiSunter(_specs()).fit_m_from_labels(levels, labels)
     for index in range(len(FIELDS)):
         assert np.allclose(model.m_[index][1:], TRUE_M[index], atol=0.02)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(-600, 600), min_size=1, max_size=300, unique=True), st.floats(0.0, 0.009))
+def test_threshold_from_binned_weights_matches_the_exact_one(steps: list[int], shift: float) -> None:
+    """The linker bins per-pair weights (0.02 bits) to find the expected-F1 threshold; it moves by half a bin at most."""
+    from dalink.match.linker import _probability_from_weight, _threshold_from_weights
+
+    values = (np.array(steps, dtype=np.float64) * 0.05 + shift).astype(np.float32)
+    binned = _threshold_from_weights(values, resolution_bits=0.02)
+    exact = expected_f1_threshold(_probability_from_weight(values.astype(np.float64)), np.ones(len(values)))
+    assert abs(np.log2(binned / (1 - binned)) - np.log2(exact / (1 - exact))) <= 0.011 + 1e-9 or binned == exact
+    assert 0.05 <= binned <= 0.95
+
+
+def test_expected_f1_threshold_prefers_the_gap() -> None:
+    probability = np.array([0.999, 0.98, 0.6, 0.02, 0.001])
+    counts = np.array([100, 50, 2, 30, 10_000])
+    assert expected_f1_threshold(probability, counts) == pytest.approx(0.6)
+    assert expected_f1_threshold(np.zeros(0), np.zeros(0, dtype=np.int64)) == 0.5
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 50), st.integers(1000, 10**8), st.integers(1, 3))
+def test_refine_u_sets_one_level_and_keeps_the_rest_in_proportion(hits: int, pairs: int, level: int) -> None:
+    generator = np.random.default_rng(1)
+    model = FellegiSunter(_specs()).fit_u(_simulate(generator, 0, 5000))
+    before = model.u_[2].copy()
+    model.refine_u(2, level, hits, pairs)
+    after = model.u_[2]
+    assert after[level] == pytest.approx((hits + model.smoothing) / (pairs + model.smoothing))
+    assert after[1:].sum() == pytest.approx(1.0)
+    others = [index for index in range(1, len(after)) if index != level]
+    assert np.allclose(after[others] / after[others].sum(), before[others] / before[others].sum())
+    assert after[0] == 1.0

@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from dalink.errors import ReportError
@@ -69,6 +69,8 @@ def test_rules_are_validated() -> None:
         DisclosureRules(rounding_base=0)
     with pytest.raises(ValueError):
         DisclosureRules(unknown=1)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="round to 0"):
+        DisclosureRules(threshold=2, rounding_base=5)
 
 
 # --------------------------------------------------------------------------- protection
@@ -233,6 +235,7 @@ cell_counts = st.one_of(st.integers(0, 12), st.integers(0, 400))
     st.sampled_from([1, 3, 5, 10]),
 )
 def test_any_movement_matrix_is_protected(values: list[list[int]], threshold: int, base: int) -> None:
+    assume(2 * threshold >= base)
     rules = DisclosureRules(threshold=threshold, rounding_base=base)
     for index in range(len(values)):
         values[index][index] = 0

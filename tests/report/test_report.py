@@ -86,18 +86,22 @@ def test_measures_json_shape(report) -> None:
         assert value["lower"] <= value["estimate"] <= value["upper"], key
     assert document["parameters"] == MeasureParameters().model_dump(mode="json")
     assert document["disclosure_control"] == {"threshold": 10, "rounding_base": 5}
-    assert {"victims_by_agency", "agency_overlap", "moves_origin_destination", "duplicate_referrals_by_month",
+    assert {"victims_by_agency", "agency_overlap", "moves_origin_destination", "duplicate_referrals_over_time",
             "headline", "linkage_quality_by_agency"} <= set(document["tables"])
     quality = document["linkage_quality"]
     assert 0 < quality["estimated_precision"] <= 1 and 0 < quality["estimated_recall"] <= 1
 
 
-def test_headline_estimates_are_the_rounded_counts_of_the_linkage(report, linkage_dir: Path) -> None:
+def test_headline_estimates_are_the_rounded_replicate_medians(report, linkage_dir: Path) -> None:
     observed = compute_measures(pd.read_parquet(linkage_dir / "entities.parquet")).headline()
     rules = DisclosureRules()
     for key, headline in report.headlines.items():
-        assert headline.estimate == rules.round_count(observed[key]), key
-        assert report.intervals.intervals[key].estimate == observed[key]
+        interval = report.intervals.intervals[key]
+        assert interval.linked == observed[key], key
+        assert abs(interval.estimate - report.intervals.replicates[key].median()) <= 0.5, key
+        assert interval.lower <= min(interval.estimate, interval.linked), key
+        assert interval.upper >= max(interval.estimate, interval.linked), key
+        assert headline.estimate == rules.round_count(interval.estimate), key
 
 
 def _all_published_tables(output_dir: Path) -> list[PublishedTable]:
@@ -214,3 +218,25 @@ def test_parameters_change_the_measures(tmp_path: Path, linkage_dir: Path, repor
     assert result.measures.repeat_victims <= report.measures.repeat_victims
     document = json.loads((result.output_dir / "measures.json").read_text())
     assert document["parameters"]["duplicate_event_type"] is None and document["parameters"]["repeat_days"] == 90
+
+
+def test_sparse_months_are_grouped_into_quarters_or_years() -> None:
+    from dalink.report.tables import _over_time
+
+    months = pd.Index([f"2023-{month:02d}" for month in range(1, 13)], name="month")
+    rules = DisclosureRules()
+    busy = pd.DataFrame({"referrals": 100, "duplicate_referrals": 12}, index=months)
+    assert _over_time(busy, rules).index.name == "month"
+    quiet = pd.DataFrame({"referrals": 40, "duplicate_referrals": 4}, index=months)
+    grouped = _over_time(quiet, rules)
+    assert grouped.index.name == "quarter" and grouped.index.tolist() == ["2023Q1", "2023Q2", "2023Q3", "2023Q4"]
+    assert grouped["duplicate_referrals"].tolist() == [12, 12, 12, 12]
+    rare = pd.DataFrame({"referrals": 5, "duplicate_referrals": 1}, index=months)
+    assert _over_time(rare, rules).index.name == "year"
+
+
+def test_area_labels_use_known_names_and_fall_back_to_codes() -> None:
+    from dalink.report.render import area_label
+
+    assert area_label("E07000096") == "Dacorum (E07000096)"
+    assert area_label("Z99999999") == "Z99999999"
