@@ -25,37 +25,19 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from dalink.encode.package import RECORDS_FILE, EncodedPackage, read_package
 from dalink.errors import LinkageError, PackageError
 from dalink.match.model import FellegiSunter
+from dalink.match.outputs import INPUTS_FILE, LinkageInputs
 
 logger = logging.getLogger(__name__)
 
-INPUTS_FILE = "inputs.json"
 ENTITIES_FILE = "entities.parquet"
 MODEL_FILE = "model.json"
 SUMMARY_FILE = "summary.json"
 ENTITY_COLUMNS = ("agency", "record_id", "entity_id", "event_date", "event_type", "local_authority", "role")
-
-
-class LinkageInput(BaseModel):
-    """One package the linkage was made from (a row of ``inputs.json``)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    agency: str
-    path: str
-    records_sha256: str
-
-
-class LinkageInputs(BaseModel):
-    """``inputs.json``. The linker owns this format, so fields it may add later are ignored."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    packages: tuple[LinkageInput, ...]
 
 
 @dataclasses.dataclass(frozen=True)

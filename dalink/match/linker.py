@@ -31,12 +31,12 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from dalink.encode.package import EncodedPackage, atomic_directory
-from dalink.errors import OutputExistsError
+from dalink.errors import LinkageError, OutputExistsError
 from dalink.match.blocking import Blocker, BlockingPass, keyed_passes, lsh_passes, random_pairs
 from dalink.match.cluster import cluster, entity_ids
 from dalink.match.compare import NAME_FIELDS, ComparisonSpec, build_comparisons, comparison_levels, swap_key_name
 from dalink.match.frequency import TermFrequencies, top_name_agreement
-from dalink.match.load import RecordSet, load_packages, record_set
+from dalink.match.load import RecordSet, read_packages, record_set
 from dalink.match.model import (
     FellegiSunter,
     PatternCounts,
@@ -47,7 +47,7 @@ from dalink.match.model import (
     expected_f1_threshold,
     merge_patterns,
 )
-from dalink.match.outputs import linkage_summary, write_pairs
+from dalink.match.outputs import INPUTS_FILE, linkage_summary, write_inputs, write_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -231,9 +231,12 @@ def link(
     generator = np.random.default_rng(config.random_state)
 
     if packages and all(isinstance(package, EncodedPackage) for package in packages):
-        records = record_set(list(packages))  # type: ignore[arg-type]
+        read = list(packages)  # type: ignore[arg-type]
     else:
-        records = load_packages([getattr(package, "path", package) for package in packages])  # type: ignore[misc]
+        if not packages:
+            raise LinkageError("no packages to link; give at least one package")
+        read = read_packages([getattr(package, "path", package) for package in packages])  # type: ignore[misc]
+    records = record_set(read)  # type: ignore[arg-type]
     stages.done("load", 0.05)
 
     passes: list[BlockingPass] = keyed_passes(records, max_block_size=config.max_block_size)
@@ -349,6 +352,7 @@ def link(
             directory / PAIRS_FILE, records, left, right, weight, probability, clusters.labels, config.min_pair_probability
         )
         model.save(directory / MODEL_FILE, schema_hash=records.schema_hash)
+        write_inputs(directory / INPUTS_FILE, read)  # type: ignore[arg-type]
         stages.done("write", 1.0)
         summary["timings_seconds"] = stages.timings
         (directory / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -1,4 +1,4 @@
-"""What ``dalink link`` writes besides the entities: ``pairs.parquet`` and ``summary.json``.
+"""What ``dalink link`` writes besides the entities: ``pairs.parquet``, ``summary.json``, ``inputs.json``.
 
 The summary is the linker's account of itself: counts, blocking statistics per pass, the EM
 sessions, the comparison scales, what clustering did, and the model's own estimate of
@@ -7,18 +7,62 @@ precision and recall (pairwise), so a reader can judge a linkage without the tru
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict
 
 from dalink._version import __version__
+from dalink.encode.package import RECORDS_FILE, EncodedPackage
 from dalink.match.blocking import Blocker
 from dalink.match.cluster import ClusterResult
 from dalink.match.load import RecordSet
 from dalink.match.model import FellegiSunter
+
+
+INPUTS_FILE = "inputs.json"
+
+
+class LinkageInput(BaseModel):
+    """One package the linkage was made from (a row of ``inputs.json``)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    agency: str
+    path: str
+    records_sha256: str
+
+
+class LinkageInputs(BaseModel):
+    """``inputs.json``. The linker owns this format, so fields it may add later are ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    packages: tuple[LinkageInput, ...]
+
+
+def write_inputs(path: Path, packages: Sequence[EncodedPackage]) -> None:
+    """``inputs.json``: which packages (absolute path, records checksum) the linkage was made from.
+
+    ``dalink chronology`` reads the packages again to compare a subject's encodings, and the
+    checksum lets it refuse a package re-encoded since the linkage.
+    """
+    inputs = LinkageInputs(
+        packages=tuple(
+            LinkageInput(
+                agency=package.agency,
+                path=str(Path(package.path).resolve()),
+                records_sha256=package.manifest.files[RECORDS_FILE].sha256,
+            )
+            for package in packages
+        )
+    )
+    path.write_text(json.dumps(inputs.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
 
 
 def chao_recall(found_by: np.ndarray, weights: np.ndarray) -> float | None:

@@ -138,13 +138,13 @@ def test_subject_selection(linked_partnership: LinkedPartnership, linkage_dir: P
 
 
 def test_packages_come_from_inputs_json(linked_partnership: LinkedPartnership, linkage_dir: Path) -> None:
-    inputs = {
-        "packages": [
-            {"agency": read_package(path).agency, "path": str(path.resolve()), "records_sha256": records_sha256(read_package(path))}
-            for path in linked_partnership.packages
-        ]
+    # the linker wrote inputs.json: agency, absolute path and records checksum of each package
+    inputs = json.loads((linkage_dir / INPUTS_FILE).read_text())
+    expected = {
+        read_package(path).agency: (str(path.resolve()), records_sha256(read_package(path)))
+        for path in linked_partnership.packages
     }
-    (linkage_dir / INPUTS_FILE).write_text(json.dumps(inputs))
+    assert {item["agency"]: (item["path"], item["records_sha256"]) for item in inputs["packages"]} == expected
     result = combined_chronology(linkage_dir, linked_partnership.subject_package, subjects=["V1"], **REQUEST)
     assert len(result.events) > 0
 
@@ -158,6 +158,7 @@ def test_packages_come_from_inputs_json(linked_partnership: LinkedPartnership, l
 
 
 def test_without_inputs_json_the_packages_must_be_given(linked_partnership: LinkedPartnership, linkage_dir: Path) -> None:
+    (linkage_dir / INPUTS_FILE).unlink()
     with pytest.raises(LinkageError, match="--packages"):
         combined_chronology(linkage_dir, linked_partnership.subject_package, **REQUEST)
     entries = read_audit_log(linkage_dir)
@@ -190,6 +191,10 @@ def test_packages_must_be_the_linked_ones(linked_partnership: LinkedPartnership,
 
     encode_file(trimmed, tmp_path / "trimmed.dalink", agency=first.agency, key=PartnershipKey(TEST_SECRET), today=TODAY)
     packages = [tmp_path / "trimmed.dalink", *linked_partnership.packages[1:]]
+    # refused by the records checksum in inputs.json, and without it by the record ids
+    with pytest.raises(PackageError, match="differ from those the linkage was made from"):
+        combined_chronology(linkage_dir, linked_partnership.subject_package, packages=packages, **REQUEST)
+    (linkage_dir / INPUTS_FILE).unlink()
     with pytest.raises(PackageError, match="not the ones linked"):
         combined_chronology(linkage_dir, linked_partnership.subject_package, packages=packages, **REQUEST)
 

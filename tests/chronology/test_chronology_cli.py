@@ -66,6 +66,19 @@ def test_existing_output_and_bad_linkage_exit_non_zero(
         "-o", str(tmp_path / "d.csv"), *request, *package_options(linked_partnership),
     )
     assert result.exit_code == 1 and "not a directory" in result.output
+    (linkage_dir / "inputs.json").unlink()
     result = run("chronology", str(linkage_dir), "--subject", str(linked_partnership.subject_package), "-o", str(tmp_path / "e.csv"), *request)
     assert result.exit_code == 1 and "--packages" in result.output
     assert [entry.outcome for entry in read_audit_log(linkage_dir)] == ["failed"]
+
+
+def test_packages_default_to_those_the_linker_recorded(
+    linked_partnership: LinkedPartnership, linkage_dir: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "chronology.csv"
+    result = run(
+        "chronology", str(linkage_dir), "--subject", str(linked_partnership.subject_package), "-o", str(output),
+        "--requested-by", "Chair", "--reason", "DARDR 2", "--quiet",
+    )
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(output)) > 0
