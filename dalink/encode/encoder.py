@@ -214,14 +214,15 @@ def encode_frame(
     safe_accommodation = clean["event_type"].isin(schema.safe_accommodation_event_types)
     clean.loc[safe_accommodation, "postcode"] = None
 
-    total = len(clean) * len(schema.fields)
+    field_count = max(len(schema.fields), 1)
     done = 0
 
     def advance(count: int) -> None:
+        # progress counts records: a record is done when all its fields are encoded
         nonlocal done
         done += count
         if progress is not None:
-            progress(done, total)
+            progress(done // field_count, len(clean))
 
     seeds = hardening.record_seeds(key.derive("noise", 64), agency, clean["record_id"].tolist())
     columns: dict[str, pa.Array] = {
