@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from dalink._version import __version__
+from dalink.demo import DEFAULT_PEOPLE
 from dalink.errors import DalinkError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -184,7 +185,8 @@ def inspect(package: str, verify: bool) -> None:
 
 @main.command()
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Directory to create.")
-@click.option("--people", default=6_000, show_default=True, type=click.IntRange(100, 2_000_000), help="Synthetic people.")
+@click.option("--people", default=DEFAULT_PEOPLE, show_default=True, type=click.IntRange(100, 2_000_000),
+              help="Synthetic people (each appears in about two agency records).")
 @click.option("--seed", default=1, show_default=True, type=int, help="Seed of the synthetic partnership.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @handle_errors

@@ -22,7 +22,7 @@ from dalink.errors import OutputExistsError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PEOPLE = 6_000
+DEFAULT_PEOPLE = 20_000
 StageProgress = Callable[[str], Callable[[int, int], None] | None]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import json
 import shutil
@@ -34,7 +35,9 @@ def test_published_json_schemas_are_generated_from_the_models() -> None:
 
 def test_cli_reference_is_generated_from_the_help_texts() -> None:
     generator = _tool("generate_cli_docs")
-    assert generator.TARGET.read_text(encoding="utf-8") == generator.render(), "run tools/generate_cli_docs.py"
+    published, current = generator.TARGET.read_text(encoding="utf-8"), generator.render()
+    difference = "".join(difflib.unified_diff(published.splitlines(True), current.splitlines(True), n=1))
+    assert difference == "", "run tools/generate_cli_docs.py:\n" + difference[:3000]
 
 
 def test_every_docs_page_is_in_the_navigation() -> None:
