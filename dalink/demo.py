@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,16 +47,25 @@ def run_demo(
     stage_progress: StageProgress | None = None,
 ) -> DemoResult:
     """Synthesise → keygen → encode each agency → link → report, in ``output_dir`` (must not exist)."""
+    root = Path(output_dir)
+    if root.exists():
+        raise OutputExistsError(f"{root}: the output exists; choose another directory or remove it first")
+    root.mkdir(parents=True)
+    try:
+        return _run_stages(root, people=people, seed=seed, stage_progress=stage_progress)
+    except BaseException:
+        # a failed or interrupted demo leaves nothing behind, like every other dalink output
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+
+
+def _run_stages(root: Path, *, people: int, seed: int, stage_progress: StageProgress | None) -> DemoResult:
     from dalink.encode.encoder import encode_file
     from dalink.keys import generate_key_file
     from dalink.match.linker import link
     from dalink.report.report import build_report
     from dalink.synth import write_partnership
 
-    root = Path(output_dir)
-    if root.exists():
-        raise OutputExistsError(f"{root}: the output exists; choose another directory or remove it first")
-    root.mkdir(parents=True)
     timings: dict[str, float] = {}
 
     def stage(name: str) -> Callable[[int, int], None] | None:
@@ -87,8 +98,6 @@ def run_demo(
     started = time.perf_counter()
     report = build_report(root / "linkage", root / "report", progress=stage("report"))
     timings["report"] = time.perf_counter() - started
-
-    import json
 
     measures = json.loads((root / "report" / "measures.json").read_text(encoding="utf-8"))["measures"]
     truth_path = data_dir / "truth_measures.json"
