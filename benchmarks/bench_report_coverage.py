@@ -31,12 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from report_pipeline import linked_partnership  # noqa: E402
 
+from dalink.match.cluster import connected_components  # noqa: E402
 from dalink.report.linkage import read_linkage  # noqa: E402
 from dalink.report.measures import HEADLINE_KEYS, compute_measures  # noqa: E402
 from dalink.report.uncertainty import (  # noqa: E402
     Interval,
     UncertaintyConfig,
-    connected_labels,
     linkage_intervals,
 )
 
@@ -50,7 +50,7 @@ def naive_intervals(linkage, replicates: int, seed: int) -> dict[str, Interval]:
     rows = []
     for _ in range(replicates):
         kept = generator.random(len(probability)) < probability
-        events["entity_id"] = connected_labels(len(events), linkage.left[kept], linkage.right[kept])
+        events["entity_id"] = connected_components(len(events), linkage.left[kept], linkage.right[kept])
         rows.append(compute_measures(events).headline())
     frame = pd.DataFrame(rows)
     return {

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from dalink.match.cluster import connected_components
 from dalink.report.evidence import (
     Calibration,
     Likelihoods,
@@ -33,29 +34,6 @@ logger = logging.getLogger(__name__)
 
 _CLIP = 1e-9
 STRONG_JOIN = 0.9
-
-
-def connected_labels(count: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Component label (smallest member index) per node, by vectorised pointer jumping."""
-    labels = np.arange(count, dtype=np.int64)
-    if len(left) == 0:
-        return labels
-    left = np.asarray(left, dtype=np.int64)
-    right = np.asarray(right, dtype=np.int64)
-    while True:
-        smaller = np.minimum(labels[left], labels[right])
-        updated = labels.copy()
-        np.minimum.at(updated, left, smaller)
-        np.minimum.at(updated, right, smaller)
-        updated = np.minimum(updated, updated[updated])
-        while True:
-            jumped = updated[updated]
-            if np.array_equal(jumped, updated):
-                break
-            updated = jumped
-        if np.array_equal(updated, labels):
-            return labels
-        labels = updated
 
 
 def _logit(probability: np.ndarray) -> np.ndarray:
@@ -100,7 +78,7 @@ def _glue_edges(entity: np.ndarray, left: np.ndarray, right: np.ndarray) -> tupl
     The linker's clustering can join records through pairs it scored but did not write; the
     report cannot judge such a join, so it keeps it.
     """
-    full = connected_labels(len(entity), left, right)
+    full = connected_components(len(entity), left, right)
     component_of_entity = pd.DataFrame({"entity": entity, "component": full}).drop_duplicates()
     first_component = component_of_entity.groupby("entity")["component"].transform("first").to_numpy()
     components = component_of_entity["component"].to_numpy()
@@ -122,7 +100,7 @@ def prepare(linkage: Linkage, config: UncertaintyConfig) -> LinkageStructure:
 
     glue_left, glue_right = _glue_edges(entity, left[same], right[same])
     certain = same & (probability >= config.certain_probability)
-    atom_labels = connected_labels(
+    atom_labels = connected_components(
         records, np.concatenate([left[certain], glue_left]), np.concatenate([right[certain], glue_right])
     )
     atom, _ = pd.factorize(atom_labels)
@@ -235,7 +213,7 @@ def draw(structure: LinkageStructure, generator: np.random.Generator, config: Un
     placed = np.where(apart, average * config.placed_share, average)
     unseen += float(average[weak].sum() + (average[apart & ~weak] - placed[apart & ~weak]).sum())
     joined = ~weak & (generator.random(candidates) < placed)
-    atom_labels = connected_labels(
+    atom_labels = connected_components(
         len(structure.atom_entity), structure.candidate_first[joined], structure.candidate_second[joined]
     )
     return Replicate(atom_labels[structure.atom], int(generator.poisson(unseen)) if unseen > 0 else 0)

@@ -61,9 +61,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from dalink.report import resampling
 from dalink.report.linkage import Linkage
 from dalink.report.measures import HEADLINE_KEYS, MeasureParameters, Measures, compute_measures
-from dalink.report.resampling import connected_labels
 
-__all__ = ["Interval", "IntervalResult", "UncertaintyConfig", "connected_labels", "linkage_intervals"]
+__all__ = ["Interval", "IntervalResult", "UncertaintyConfig", "linkage_intervals"]
 
 logger = logging.getLogger(__name__)
 

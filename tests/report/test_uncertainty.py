@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from dalink.report.linkage import read_linkage
 from dalink.report.measures import HEADLINE_KEYS, compute_measures
-from dalink.report.uncertainty import UncertaintyConfig, connected_labels, linkage_intervals
+from dalink.match.cluster import connected_components
+from dalink.report.uncertainty import UncertaintyConfig, linkage_intervals
 from linkage_fixture import make_events, write_linkage
 
 EXACT = UncertaintyConfig(replicates=20, shift_sd=0.0, scale_sd=0.0, blocking_loss=False)
@@ -114,11 +115,11 @@ def _reference_components(count: int, edges: list[tuple[int, int]]) -> list[int]
 
 @settings(max_examples=80, deadline=None)
 @given(st.integers(1, 40).flatmap(lambda n: st.tuples(st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=60))))
-def test_connected_labels_match_a_union_find(drawn: tuple[int, list[tuple[int, int]]]) -> None:
+def test_connected_components_match_a_union_find(drawn: tuple[int, list[tuple[int, int]]]) -> None:
     count, edges = drawn
     left = np.array([edge[0] for edge in edges], dtype=np.int64)
     right = np.array([edge[1] for edge in edges], dtype=np.int64)
-    assert connected_labels(count, left, right).tolist() == _reference_components(count, edges)
+    assert connected_components(count, left, right).tolist() == _reference_components(count, edges)
 
 
 def test_area_evidence_favours_pairs_in_one_area(tmp_path: Path) -> None:
