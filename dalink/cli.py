@@ -239,7 +239,8 @@ def demo(output: str, people: int, seed: int, quiet: bool) -> None:
 @click.option("--packages", "--package", "packages", multiple=True, type=click.Path(),
               help="A package the linkage was made from (repeat for each) [default: from LINKAGE/inputs.json].")
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Match probability for a subject match [default: the linkage's].")
-@click.option("--direct-only", is_flag=True, help="Only records that match a subject themselves, not the rest of their linked entities.")
+@click.option("--widen-to-entities/--direct-only", "widen", default=False, show_default=True,
+              help="Also return records the linkage ties to a subject's matches (more recall, less precision).")
 @click.option("--reference-date", type=click.DateTime(formats=["%Y-%m-%d"]), help="Date under review for the panel summary [default: each subject's event date].")
 @click.option("--window-days", type=click.IntRange(min=0), default=365, show_default=True, help="Panel summary: agencies in contact this many days before the reference date.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
@@ -254,7 +255,7 @@ def chronology_command(
     subject_ids: tuple[str, ...],
     packages: tuple[str, ...],
     threshold: float | None,
-    direct_only: bool,
+    widen: bool,
     reference_date: Any,
     window_days: int,
     overwrite: bool,
@@ -285,7 +286,7 @@ def chronology_command(
             subjects=subject_ids,
             packages=list(packages) or None,
             match_threshold=threshold,
-            expand_entities=not direct_only,
+            expand_entities=widen,
             progress=progress,
         )
     result.to_csv(output, overwrite=overwrite)

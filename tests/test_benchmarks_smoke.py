@@ -22,6 +22,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
         ("bench_encode.py", "clkhash"),
         ("bench_encode_clkhash.py", "clkhash"),
         ("bench_synth.py", "records/s"),
+        ("bench_linkage_bias.py", "recall spread"),
         ("bench_privacy.py", "unhardened"),
         ("bench_report_accuracy.py", "victims"),
         ("bench_report_coverage.py", "victims"),

@@ -140,7 +140,7 @@ def _sorted_events(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def assemble_events(
-    scores: SubjectScores, entities: pd.DataFrame, *, expand_entities: bool = True
+    scores: SubjectScores, entities: pd.DataFrame, *, expand_entities: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The chronology events and the per-subject overview from the scores and the entities."""
     record_position = pd.MultiIndex.from_arrays([scores.agencies.astype(str), scores.record_ids.astype(str)])
@@ -237,7 +237,7 @@ def combined_chronology(
     subjects: Sequence[str] = (),
     packages: Sequence[str | os.PathLike[str]] | None = None,
     match_threshold: float | None = None,
-    expand_entities: bool = True,
+    expand_entities: bool = False,
     progress: Progress | None = None,
 ) -> Chronology:
     """The combined chronology of the subjects in ``subject_package`` across the linkage.
@@ -246,6 +246,9 @@ def combined_chronology(
     :class:`~dalink.chronology.request.RequestRefused` and reads nothing); ``subjects``
     limits the request to some subject record ids; ``packages`` overrides the package paths
     in the linkage's ``inputs.json``; ``match_threshold`` overrides the linkage's threshold.
+    ``expand_entities`` widens the subject matches to the rest of their linked entities; it is
+    off by default because on synthetic partnerships widening found no further true records
+    and brought in other people's (precision 0.96 against 0.99 for the matches alone).
     The request is in the audit log before this function returns; if the log cannot be
     written nothing is returned.
     """

@@ -49,7 +49,7 @@ def full_result(linked_partnership: LinkedPartnership, tmp_path_factory: pytest.
 
     linkage = tmp_path_factory.mktemp("full") / "linkage"
     shutil.copytree(linked_partnership.linkage, linkage)
-    return chronology(linked_partnership, linkage)
+    return chronology(linked_partnership, linkage, expand_entities=True)
 
 
 def test_returns_the_true_persons_events(full_result, linked_partnership: LinkedPartnership) -> None:
@@ -112,7 +112,7 @@ def test_events_are_in_date_order_with_the_documented_columns(full_result) -> No
 
 
 def test_without_entity_expansion_only_direct_matches_remain(full_result, linked_partnership, linkage_dir: Path) -> None:
-    direct_only = chronology(linked_partnership, linkage_dir, expand_entities=False)
+    direct_only = chronology(linked_partnership, linkage_dir)  # the default
     assert (direct_only.events["linked_by"] == DIRECT).all()
     expected = full_result.events[full_result.events["linked_by"] == DIRECT]
     key = ["subject", "agency", "record_id"]

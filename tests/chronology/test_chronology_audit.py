@@ -78,7 +78,7 @@ def test_every_request_is_logged(linked_partnership: LinkedPartnership, linkage_
     first = combined_chronology(linkage_dir, linked_partnership.subject_package, packages=packages, subjects=["V1"], **REQUEST)
     second = combined_chronology(
         linkage_dir, linked_partnership.subject_package, packages=packages, requested_by="Office of the chair",
-        reason="DARDR 2024/02",
+        reason="DARDR 2024/02", expand_entities=True,
     )
     path = linkage_dir / AUDIT_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
