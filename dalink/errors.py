@@ -46,3 +46,11 @@ class LinkageError(DalinkError):
 
 class ReportError(DalinkError):
     """A report cannot be produced from the given linkage."""
+
+
+class RequestRefused(DalinkError):
+    """A chronology request lacks what a restricted use needs (requester, reason, subjects)."""
+
+
+class AuditLogError(DalinkError):
+    """The chronology audit log cannot be written, read, or its chain of entries is broken."""

@@ -28,7 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dalink._version import __version__
-from dalink.errors import DalinkError
+from dalink.errors import AuditLogError
 
 try:  # pragma: no cover - which branch runs depends on the platform
     import fcntl
@@ -41,10 +41,6 @@ AUDIT_FILE = "chronology_audit.jsonl"
 AUDIT_FORMAT = "dalink-chronology-audit"
 AUDIT_FORMAT_VERSION = 1
 FILE_MODE = 0o600
-
-
-class AuditLogError(DalinkError):
-    """The audit log cannot be written, read, or its chain of entries is broken."""
 
 
 class AuditedPackage(BaseModel):

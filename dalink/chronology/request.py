@@ -17,14 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from dalink.errors import DalinkError
+from dalink.errors import RequestRefused
 
 MAX_TEXT_LENGTH = 1000
 MAX_SUBJECT_ID_LENGTH = 100
-
-
-class RequestRefused(DalinkError):
-    """A chronology request lacks what a restricted use needs (requester, reason, subjects)."""
 
 
 def _required_text(value: Any, what: str, option: str) -> str:
