@@ -11,7 +11,10 @@ parsed to ISO, postcodes formatted, ``ZZ99`` pseudo-postcodes dropped), so the c
 about linkage on encodings against linkage on clear values, not about cleaning:
 
 * **dalink** – the encoded packages through :func:`dalink.match.linker.link` (default
-  configuration; the threshold comes from the model); pairs = records in the same entity;
+  configuration; the threshold comes from the model); pairs = records in the same entity.
+  FEBRL4's two files are each free of duplicates, and dalink is told so
+  (``deduplicated_agencies``, ``dalink link --deduplicated``: one-to-one linkage); FEBRL3
+  and the synthetic partnership, whose agencies hold people more than once, are not;
 * **Splink 5** (DuckDB) – Jaro-Winkler name comparisons (with term-frequency adjustment),
   date-of-birth and postcode comparisons, exact sex; blocking rules mirroring dalink's
   blocking keys plus date of birth alone, postcode alone and swapped names; u by random sampling, m by two EM sessions; clustered by connected components
@@ -43,7 +46,7 @@ import pandas as pd
 
 from dalink.encode.encoder import encode_file
 from dalink.keys import PartnershipKey
-from dalink.match.linker import link
+from dalink.match.linker import LinkConfig, link
 
 KEY = PartnershipKey(bytes(range(7, 39)))
 TODAY = datetime.date(2026, 1, 1)
@@ -244,19 +247,22 @@ class ToolResult:
     note: str = ""
 
 
-def run_dalink(extracts: dict[str, pd.DataFrame], directory: Path) -> ToolResult:
+def run_dalink(extracts: dict[str, pd.DataFrame], directory: Path, config: LinkConfig | None = None) -> ToolResult:
     paths = []
     for agency, frame in extracts.items():
         frame.to_csv(directory / f"{agency}.csv", index=False)
         encode_file(directory / f"{agency}.csv", directory / f"{agency}.dalink", agency=agency, key=KEY, today=TODAY)
         paths.append(directory / f"{agency}.dalink")
     started = time.perf_counter()
-    result = link(paths, directory / "linkage")
+    result = link(paths, directory / "linkage", config=config)
     seconds = time.perf_counter() - started
     entities = result.entities
     keys = (entities["agency"].astype(str) + ":" + entities["record_id"].astype(str)).to_numpy()
     threshold = result.summary["match_threshold"]
-    return ToolResult(_pairs_of_groups(keys, entities["entity_id"].to_numpy()), seconds, f"threshold {threshold:.3f}")
+    note = f"threshold {threshold:.3f}"
+    if config is not None and config.deduplicated_agencies:
+        note += f", one-to-one (deduplicated: {', '.join(config.deduplicated_agencies)})"
+    return ToolResult(_pairs_of_groups(keys, entities["entity_id"].to_numpy()), seconds, note)
 
 
 BLOCKING_COLUMNS = (
@@ -431,6 +437,7 @@ def evaluate(
     *,
     tools: tuple[str, ...] = TOOLS,
     note: str = "",
+    dalink_config: LinkConfig | None = None,
 ) -> dict[str, float]:
     """Run every tool on one dataset and print their scores side by side; return the F1s."""
     true_pairs = _pairs_of_groups(truth_key, truth_person)
@@ -440,7 +447,7 @@ def evaluate(
     f1: dict[str, float] = {}
     if "dalink" in tools:
         with tempfile.TemporaryDirectory() as temporary:
-            result = run_dalink(extracts, Path(temporary))
+            result = run_dalink(extracts, Path(temporary), dalink_config)
         score = scores(result.pairs, true_pairs)
         f1["dalink"] = score["f1"]
         _line("dalink (encoded, link only timed)", score, result.seconds, result.note)
@@ -500,7 +507,14 @@ def main(argv: list[str] | None = None) -> int:
         extracts = {"a": febrl_standard(first), "b": febrl_standard(second)}
         keys = np.concatenate(["a:" + first.index.astype(str), "b:" + second.index.astype(str)])
         people = np.concatenate([first.index.map(febrl_person), second.index.map(febrl_person)])
-        evaluate("FEBRL4 (link two files, no soc_sec_id)", extracts, keys, people, tools=tools)
+        evaluate(
+            "FEBRL4 (link two files, no soc_sec_id)",
+            extracts,
+            keys,
+            people,
+            tools=tools,
+            dalink_config=LinkConfig(deduplicated_agencies=("a", "b")),
+        )
 
     if "febrl3" in datasets:
         third = load_febrl3()

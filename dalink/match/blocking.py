@@ -33,7 +33,14 @@ from dalink.match.load import RecordSet
 logger = logging.getLogger(__name__)
 
 LSH_FIELDS = ("given_name", "family_name", "date_of_birth")
-LSH_FIELD_GROUPS: tuple[tuple[str, ...], ...] = (LSH_FIELDS, ("date_of_birth", "postcode"))
+LSH_FIELD_GROUPS: tuple[tuple[str, ...], ...] = (
+    LSH_FIELDS,
+    ("date_of_birth", "postcode"),
+    ("family_name", "postcode"),
+    ("given_name", "postcode"),
+    ("date_of_birth",),
+    ("postcode",),
+)
 MAX_ROWS_PER_BAND = 10
 MAX_SKIPPED_SHARE = 0.01
 
@@ -205,9 +212,12 @@ def lsh_passes(
 ) -> list[BlockingPass]:
     """MinHash band passes per field group, with rows per band chosen so each band yields few pairs.
 
-    The default groups are names with date of birth, and date of birth with postcode: the
-    second lets records meet whose names were swapped or changed (each field is hashed with
-    its own key, so swapped names share no bits).
+    The default groups are names with date of birth; date of birth with postcode (records
+    whose names were swapped or changed: each field is hashed with its own key, so swapped
+    names share no bits); each name with postcode (date of birth missing or mistyped); and
+    date of birth alone and postcode alone, for records that agree on a single identifier
+    (a swapped name that was also mistyped, a changed surname with a missing postcode).
+    The band width adapts per group, so a common value costs few pairs per record.
     """
     passes: list[BlockingPass] = []
     if len(records) < 2 or bins == 0 or max_bands == 0:
@@ -223,7 +233,7 @@ def lsh_passes(
         # The fewest rows (most permissive bands) whose first band stays within budget: few
         # pairs per record, and few records lost to groups above the cap (a band that puts
         # most records into huge skipped groups looks cheap but finds nothing).
-        rows = MAX_ROWS_PER_BAND
+        rows = None
         for candidate_rows in range(2, MAX_ROWS_PER_BAND + 1):
             load = band_load(band_keys(minima, candidate_rows, 0), present, max_block_size)
             if (
@@ -232,6 +242,12 @@ def lsh_passes(
             ):
                 rows = candidate_rows
                 break
+        if rows is None and len(fields) == 1:
+            # A single field whose equal values alone exceed the budget (a date of birth shared
+            # by dozens in a large extract): the pass would cost quadratically and find little.
+            logger.info("LSH over %s skipped: equal values alone exceed the pair budget", fields[0])
+            continue
+        rows = rows or MAX_ROWS_PER_BAND
         bands = min(max_bands, bins // rows)
         label = "_".join(name.split("_")[0] for name in fields)
         logger.info("LSH %s: %d bands of %d MinHash bins over %s", label, bands, rows, ", ".join(fields))

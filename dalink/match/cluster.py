@@ -101,9 +101,15 @@ def cluster(
     scorer: Scorer,
     *,
     max_component_size: int = 300,
+    links: np.ndarray | None = None,
 ) -> ClusterResult:
-    """Entities from scored pairs: components at ``threshold``, then the chaining guard."""
-    linked = probability >= threshold
+    """Entities from scored pairs: components at ``threshold``, then the chaining guard.
+
+    ``links`` (default: the pairs at or above ``threshold``) lets the caller choose the edges,
+    e.g. the links that one-to-one merging kept (:mod:`dalink.match.exclusive`); the guard
+    can only split components, so a constraint the edges respect still holds afterwards.
+    """
+    linked = probability >= threshold if links is None else np.asarray(links, dtype=bool)
     edge_left, edge_right, edge_probability = left[linked], right[linked], probability[linked]
     labels = connected_components(record_count, edge_left, edge_right)
 

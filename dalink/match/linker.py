@@ -8,8 +8,10 @@ Stages (each logged with its timing):
 3. **train** – u from random pairs, m by EM sessions on each keyed blocking key's pairs;
 4. **block + compare** – stream the union of the blocking passes in chunks; per pair only
    the two record indices and one integer pattern code are kept (12 bytes a pair);
-5. **score** – prior and threshold from the model, a probability per pair by pattern;
-6. **cluster** – components over links, split where inconsistent;
+5. **score** – prior and threshold from the model, a probability per pair by pattern (for
+   agencies declared free of duplicates, the one-to-one posterior of :mod:`dalink.match.exclusive`);
+6. **cluster** – components over links (one record per de-duplicated agency at most), split
+   where inconsistent;
 7. **write** – ``entities.parquet``, ``pairs.parquet``, ``model.json``, ``summary.json``,
    atomically (a failed run leaves nothing behind).
 """
@@ -35,6 +37,14 @@ from dalink.errors import LinkageError, OutputExistsError
 from dalink.match.blocking import Blocker, BlockingPass, keyed_passes, lsh_passes, random_pairs
 from dalink.match.cluster import cluster, entity_ids
 from dalink.match.compare import NAME_FIELDS, ComparisonSpec, build_comparisons, comparison_levels, swap_key_name
+from dalink.match.exclusive import (
+    can_match,
+    deduplicated_flags,
+    exclusive_links,
+    exclusive_probabilities,
+    find_pairs,
+    within_agency_pairs,
+)
 from dalink.match.frequency import TermFrequencies, top_name_agreement
 from dalink.match.load import RecordSet, read_packages, record_set
 from dalink.match.model import (
@@ -85,6 +95,13 @@ class LinkConfig(BaseModel):
     min_pair_probability: float = Field(0.01, ge=0, le=1, description="Pairs at or above this go to pairs.parquet.")
     max_iterations: int = Field(100, ge=1)
     max_component_size: int = Field(300, ge=3)
+    deduplicated_agencies: tuple[str, ...] = Field(
+        (),
+        description=(
+            "Agencies whose records are distinct people (no internal duplicates): their records are never "
+            "linked to each other and each entity holds at most one of them (one-to-one linkage)."
+        ),
+    )
     random_state: int = 0
 
 
@@ -237,6 +254,7 @@ def link(
             raise LinkageError("no packages to link; give at least one package")
         read = read_packages([getattr(package, "path", package) for package in packages])  # type: ignore[misc]
     records = record_set(read)  # type: ignore[arg-type]
+    deduplicated = deduplicated_flags(records.agencies, config.deduplicated_agencies)
     stages.done("load", 0.05)
 
     passes: list[BlockingPass] = keyed_passes(records, max_block_size=config.max_block_size)
@@ -267,6 +285,9 @@ def link(
         session_pairs[name_free] = blocker.sample_pass_pairs(name_free, per_session, generator)
     if not session_pairs and len(passes):
         session_pairs = {0: blocker.sample_pass_pairs(0, per_session, generator)}
+    for index, (first, second) in session_pairs.items():
+        possible = can_match(first, second, records.agency_codes, deduplicated)
+        session_pairs[index] = (first[possible], second[possible])
     if session_pairs:
         scale_left = np.concatenate([pair[0] for pair in session_pairs.values()])
         scale_right = np.concatenate([pair[1] for pair in session_pairs.values()])
@@ -284,6 +305,9 @@ def link(
     stored = _StoredPairs([], [], [])
     pattern_parts: list[PatternCounts] = []
     for chunk in blocker.chunks(config.chunk_pairs):
+        if deduplicated.any():  # pairs inside a de-duplicated agency cannot match: not candidates
+            possible = can_match(chunk.left, chunk.right, records.agency_codes, deduplicated)
+            chunk.left, chunk.right = chunk.left[possible], chunk.right[possible]
         levels = comparison_levels(records, comparisons, chunk.left, chunk.right)
         codes = encode_patterns(levels)
         unique, counts = np.unique(codes, return_counts=True)
@@ -298,7 +322,7 @@ def link(
     stages.done("block + compare", 0.67)
 
     model.fit_m(sessions, fallback=candidates)
-    model.fit_prior(candidates, records.total_pairs)
+    model.fit_prior(candidates, records.total_pairs - within_agency_pairs(records.agency_codes, deduplicated))
     frequencies = _term_frequencies(records, config)
     stages.done("EM", 0.72)
 
@@ -324,7 +348,19 @@ def link(
         model.term_frequency_key_ = frequencies.key
         model.match_threshold_ = _threshold_from_weights(weight)
     probability = _probability_from_weight(weight)
+    links = None
+    if deduplicated.any():
+        prior_bits = np.log2(model.prior_ / (1 - model.prior_))
+        exclusive = exclusive_probabilities(
+            left, right, probability, weight - prior_bits, model.prior_, records.agency_codes, deduplicated
+        )
+        weight = np.log2(np.maximum(exclusive, 1e-300) / np.maximum(1 - exclusive, 1e-300)).astype(np.float32)
+        probability = exclusive.astype(np.float32)
+        del exclusive
+        model.match_threshold_ = _threshold_from_weights(weight)
     threshold = config.match_threshold if config.match_threshold is not None else model.match_threshold_
+    if deduplicated.any():
+        links = exclusive_links(left, right, probability, threshold, records.agency_codes, deduplicated)
     stages.done("score", 0.76)
 
     def scorer(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -332,10 +368,22 @@ def link(
         pair_weight = model.match_weight(levels)
         if frequencies is not None:
             pair_weight += frequencies.adjustment_bits(first, second, top_name_agreement(levels, comparisons))
-        return _probability_from_weight(pair_weight)
+        scored = _probability_from_weight(pair_weight)
+        if deduplicated.any():  # the one-to-one probability where the pair was a candidate
+            scored = np.where(can_match(first, second, records.agency_codes, deduplicated), scored, 0.0)
+            found, position = find_pairs(left, right, first, second)
+            scored[found] = probability[position[found]]
+        return scored
 
     clusters = cluster(
-        len(records), left, right, probability, threshold, scorer, max_component_size=config.max_component_size
+        len(records),
+        left,
+        right,
+        probability,
+        threshold,
+        scorer,
+        max_component_size=config.max_component_size,
+        links=links,
     )
     entity = entity_ids(clusters.labels, records.events["agency"].to_numpy(dtype=object), records.record_ids)
     stages.done("cluster", 0.85)

@@ -66,3 +66,11 @@ def test_lsh_bands_do_not_skip_most_records(partnership: list[Path]) -> None:
     assert first_band.name.endswith("_0")
     lost = first_band.present.sum() - first_band.processed.sum()
     assert lost <= 0.01 * first_band.present.sum()
+
+
+def test_single_field_lsh_is_skipped_when_equal_values_exceed_the_budget(partnership: list[Path]) -> None:
+    """A single-field group is a cheap fallback or nothing: never the quadratic cost of a common value."""
+    records = load_packages(partnership)
+    assert lsh_passes(records, field_groups=[("postcode",)], pairs_per_record=1e-6) == []
+    passes = lsh_passes(records, field_groups=[("postcode",)], pairs_per_record=50.0)
+    assert passes and all(blocking_pass.fields == ("postcode",) for blocking_pass in passes)
