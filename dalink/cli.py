@@ -131,6 +131,12 @@ def keygen(output: str) -> None:
 @click.option("--column-map", type=click.Path(dir_okay=False), help="JSON file mapping standard names to your columns.")
 @click.option("--map", "mappings", multiple=True, metavar="STANDARD=THEIRS", help="Map one column, e.g. given_name=Forename.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing package.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes [default: one per core, up to 4; 1 for small extracts]. Output is identical for any number.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @handle_errors
 def encode(
@@ -142,6 +148,7 @@ def encode(
     column_map: str | None,
     mappings: tuple[str, ...],
     overwrite: bool,
+    workers: int | None,
     quiet: bool,
 ) -> None:
     """Encode an agency extract (CSV, Parquet or Excel) into a package for the linker."""
@@ -162,6 +169,7 @@ def encode(
             column_mapping=_parse_mapping(column_map, mappings),
             overwrite=overwrite,
             progress=progress,
+            workers=workers,
         )
     counts = manifest.counts
     click.echo(f"{target}: encoded {counts.encoded} of {counts.rows_in} rows, rejected {counts.rejected}")
@@ -486,20 +494,42 @@ def report_command(
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Match probability for a link [default: from the model].")
 @click.option("--no-lsh", is_flag=True, help="Keyed blocking keys only (no LSH passes on the filters).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random state for sampling.")
+@click.option(
+    "--deduplicated",
+    "deduplicated",
+    multiple=True,
+    metavar="AGENCY",
+    help="This agency's records are distinct people (no duplicates): never link two of them, and link "
+    "each entity to at most one of them (one-to-one). Repeat for more agencies.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing linkage directory.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @handle_errors
 def link_command(
-    packages: tuple[str, ...], output: str, threshold: float | None, no_lsh: bool, seed: int, overwrite: bool, quiet: bool
+    packages: tuple[str, ...],
+    output: str,
+    threshold: float | None,
+    no_lsh: bool,
+    seed: int,
+    deduplicated: tuple[str, ...],
+    overwrite: bool,
+    quiet: bool,
 ) -> None:
     """Link and de-duplicate encoded packages (one per agency) into entities.
 
     Writes entities.parquet, pairs.parquet, model.json and summary.json to OUTPUT.
     A single package is de-duplicated.
+
+    Use --deduplicated AGENCY only for an extract known to hold each person once (a
+    register, a file the agency de-duplicated): dalink then links one-to-one into it,
+    which finds links with weaker evidence without adding false ones. Most agency
+    extracts (police incidents, referrals) do hold people more than once.
     """
     from dalink.match.linker import LinkConfig, link
 
-    config = LinkConfig(match_threshold=threshold, lsh=not no_lsh, random_state=seed)
+    config = LinkConfig(
+        match_threshold=threshold, lsh=not no_lsh, random_state=seed, deduplicated_agencies=tuple(deduplicated)
+    )
     with TqdmProgress("linking", enabled=not quiet) as progress:
         result = link(list(packages), output, config=config, overwrite=overwrite, progress=progress)
     summary = result.summary

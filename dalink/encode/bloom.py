@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from dalink.encode.schema import FieldSpec, Salt
-from dalink.encode.tokenise import field_tokens
+from dalink.encode.tokenise import field_tokens, token_groups
 from dalink.keys import PartnershipKey
 
 _SALT_SEPARATOR = "\x1f"
@@ -78,26 +78,34 @@ class FieldHasher:
             result.extend(self.positions(salted(token, salt)))
         return result
 
+    def position_table(self, tokens: Sequence[str]) -> np.ndarray:
+        """The bit positions of each token, one row per token (``int64[len(tokens), hash_functions]``)."""
+        table = np.empty((len(tokens), self.spec.hash_functions), dtype=np.int64)
+        for row, token in enumerate(tokens):
+            table[row] = self.positions(token)
+        return table
+
     def matrix(self, values: Sequence[str], salts: Sequence[str | None] | None = None) -> np.ndarray:
         """A boolean matrix, one row per value (values must not be missing).
 
-        Tokens of all values are gathered first, distinct tokens hashed once, and the bits
-        scattered with one vectorised assignment.
+        Tokens are built per kind for all values at once (:func:`token_groups`), distinct
+        tokens hashed once, and the bits scattered with one vectorised assignment per kind.
         """
         matrix = np.zeros((len(values), self.spec.bits), dtype=bool)
-        owners: list[int] = []
-        tokens: list[str] = []
-        for row, value in enumerate(values):
-            value_tokens = field_tokens(value, self.spec)
-            if salts is not None:
-                value_tokens = [salted(token, salts[row]) for token in value_tokens]
-            tokens.extend(value_tokens)
-            owners.extend([row] * len(value_tokens))
-        if not tokens:
-            return matrix
-        token_codes, distinct_tokens = pd.factorize(pd.Series(tokens, dtype=object))
-        table = np.array([self.positions(token) for token in distinct_tokens], dtype=np.int64)
-        columns = table[token_codes]
-        rows = np.repeat(np.asarray(owners, dtype=np.int64), columns.shape[1])
-        matrix[rows, columns.ravel()] = True
+        for group in token_groups(values, self.spec):
+            if not group.texts:
+                continue
+            if salts is None:
+                texts, prefix = group.texts, group.prefix
+            else:
+                texts = [
+                    salted(group.prefix + text, salts[owner])
+                    for owner, text in zip(group.owners.tolist(), group.texts)
+                ]
+                prefix = ""
+            token_codes, distinct_texts = pd.factorize(np.asarray(texts, dtype=object))
+            table = self.position_table([prefix + text for text in distinct_texts])
+            columns = table[token_codes]
+            rows = np.repeat(group.owners, columns.shape[1])
+            matrix[rows, columns.ravel()] = True
         return matrix

@@ -20,13 +20,23 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from dalink.encode import hardening
+from dalink.encode import hardening, parallel
 from dalink.encode.blocking_keys import blocking_key_column
 from dalink.encode.bloom import FieldHasher, salt_value
 from dalink.encode.extract import Extract, read_extract
 from dalink.encode.normalise import normalise_series
+from dalink.encode.parallel import ColumnResult, ColumnTask
 from dalink.encode.package import REJECT_COLUMNS, Manifest, RowCounts, write_package
-from dalink.encode.schema import IDENTIFIER_COLUMNS, FieldSpec, LinkageSchema, Salt, default_schema
+from dalink.encode.schema import (
+    IDENTIFIER_COLUMNS,
+    Balance,
+    FieldSpec,
+    LinkageSchema,
+    RandomBitFlip,
+    Salt,
+    XorFold,
+    default_schema,
+)
 from dalink.errors import DalinkError, InputFileError, OutputExistsError
 from dalink.keys import PartnershipKey
 
@@ -43,7 +53,9 @@ IDENTIFIER_KINDS = {
     "postcode": "postcode",
 }
 MAX_CODE_LENGTH = 60
-ROW_CHUNK = 20_000
+ROW_CHUNK = 20_000  # rows per step when hardening runs on unpacked bits
+PACKED_ROW_CHUNK = 200_000  # rows per step when only packed bytes are touched
+UNIQUE_CHUNK = 65_536  # distinct values hashed at once
 
 
 @dataclass(frozen=True)
@@ -134,6 +146,40 @@ def _validate_rows(rows: pd.DataFrame, today: datetime.date) -> tuple[pd.DataFra
     return clean, rejector
 
 
+def _bits_after(bits: int, steps: list) -> int:
+    """Filter length after some hardening steps."""
+    for step in steps:
+        if isinstance(step, Balance):
+            bits *= 2
+        elif isinstance(step, XorFold):
+            bits >>= step.folds
+    return bits
+
+
+def _distinct_filters(
+    uniques: pd.Index, spec: FieldSpec, key: PartnershipKey, steps: list, salted_field: bool
+) -> np.ndarray:
+    """Packed filters of each distinct (value[, salt]) after the deterministic hardening steps.
+
+    Why: names, dates and postcodes repeat heavily, and everything before the first random
+    step depends on the value alone, so it is computed once per distinct value, in chunks
+    so that a million distinct values stay within memory.
+    """
+    hasher = FieldHasher(spec, key)
+    permutation_key = key.derive(f"permute/{spec.name}", 64)
+    width = _bits_after(spec.bits, steps)
+    pieces = [np.zeros((0, width // 8), dtype=np.uint8)]
+    for start in range(0, len(uniques), UNIQUE_CHUNK):
+        chunk = list(uniques[start : start + UNIQUE_CHUNK])
+        if salted_field:
+            matrix = hasher.matrix([value for value, _ in chunk], [salt for _, salt in chunk])
+        else:
+            matrix = hasher.matrix(chunk)
+        matrix = hardening.apply_steps(matrix, steps, permutation_key=permutation_key)
+        pieces.append(np.packbits(matrix, axis=1))
+    return np.concatenate(pieces)
+
+
 def _field_filters(
     clean: pd.DataFrame,
     spec: FieldSpec,
@@ -142,6 +188,25 @@ def _field_filters(
     progress: Callable[[int], None] | None = None,
 ) -> pa.Array:
     """The hardened, packed Bloom filters of one field as fixed-size binary (null when missing)."""
+    packed, present = _field_filter_bytes(clean, spec, key, seeds, progress)
+    return _fixed_size_binary(packed, present)
+
+
+def _fixed_size_binary(packed: np.ndarray, present: np.ndarray) -> pa.Array:
+    validity = pa.array(present).buffers()[1] if not present.all() else None
+    return pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(packed.shape[1]), len(packed), [validity, pa.py_buffer(packed)], null_count=int((~present).sum())
+    )
+
+
+def _field_filter_bytes(
+    clean: pd.DataFrame,
+    spec: FieldSpec,
+    key: PartnershipKey,
+    seeds: np.ndarray,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Packed filters of one field (one row of bytes per record, zeros when missing) and the present mask."""
     values = clean[spec.name]
     present = values.notna().to_numpy()
     salt_steps = [step for step in spec.hardening if isinstance(step, Salt)]
@@ -153,32 +218,54 @@ def _field_filters(
     else:
         keys = pd.Index(values.to_numpy(dtype=object))
     codes, uniques = pd.factorize(keys[present])
-    hasher = FieldHasher(spec, key)
-    if salt_steps:
-        unique_matrix = hasher.matrix([value for value, _ in uniques], [salt for _, salt in uniques])
-    else:
-        unique_matrix = hasher.matrix(list(uniques))
     steps = list(spec.hardening)
     first_random = next((i for i, step in enumerate(steps) if not hardening.is_deterministic(step)), len(steps))
+    unique_packed = _distinct_filters(uniques, spec, key, steps[:first_random], bool(salt_steps))
+    remaining = steps[first_random:]
+    flip_only = len(remaining) == 1 and isinstance(remaining[0], RandomBitFlip)
     permutation_key = key.derive(f"permute/{spec.name}", 64)
-    unique_matrix = hardening.apply_steps(unique_matrix, steps[:first_random], permutation_key=permutation_key)
     width = spec.encoded_bits
     packed = np.zeros((len(values), width // 8), dtype=np.uint8)
     present_rows = np.flatnonzero(present)
     field_seed = hardening.field_constant(key.derive("noise", 64), spec.name)
-    for start in range(0, len(present_rows), ROW_CHUNK):
-        rows = present_rows[start : start + ROW_CHUNK]
-        matrix = unique_matrix[codes[start : start + ROW_CHUNK]]
-        matrix = hardening.apply_steps(
-            matrix, steps[first_random:], permutation_key=permutation_key, seeds=seeds[rows], field_seed=field_seed
-        )
-        packed[rows] = np.packbits(matrix, axis=1)
+    chunk_rows = PACKED_ROW_CHUNK if flip_only or not remaining else ROW_CHUNK
+    for start in range(0, len(present_rows), chunk_rows):
+        rows = present_rows[start : start + chunk_rows]
+        chunk = unique_packed[codes[start : start + chunk_rows]]
+        if flip_only:
+            hardening.random_bit_flip_packed(
+                chunk, seeds[rows], field_seed, unique_packed.shape[1] * 8, remaining[0].probability
+            )
+        elif remaining:
+            matrix = np.unpackbits(chunk, axis=1).astype(bool)
+            matrix = hardening.apply_steps(
+                matrix, remaining, permutation_key=permutation_key, seeds=seeds[rows], field_seed=field_seed
+            )
+            chunk = np.packbits(matrix, axis=1)
+        packed[rows] = chunk
         if progress is not None:
             progress(len(rows))
-    validity = pa.array(present).buffers()[1] if not present.all() else None
-    return pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(width // 8), len(values), [validity, pa.py_buffer(packed.tobytes())], null_count=int((~present).sum())
-    )
+    return packed, present
+
+
+def _column_job(
+    clean: pd.DataFrame,
+    schema: LinkageSchema,
+    key: PartnershipKey,
+    seeds: np.ndarray,
+    progress: Callable[[int], None] | None,
+) -> Callable[[ColumnTask], ColumnResult]:
+    """What computes one output column; run in this process or in a forked worker."""
+
+    def job(task: ColumnTask) -> ColumnResult:
+        if task.kind == "field":
+            packed, present = _field_filter_bytes(clean, schema.fields[task.index], key, seeds, progress)
+            return ColumnResult(task, packed, present)
+        column = blocking_key_column(clean, schema.blocking_keys[task.index], key)
+        present = column.notna().to_numpy()
+        return ColumnResult(task, column.to_numpy(dtype=np.int64, na_value=0), present)
+
+    return job
 
 
 def encode_frame(
@@ -189,8 +276,13 @@ def encode_frame(
     schema: LinkageSchema | None = None,
     today: datetime.date | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> EncodingResult:
-    """Encode the rows of an extract (the library form of ``dalink encode``)."""
+    """Encode the rows of an extract (the library form of ``dalink encode``).
+
+    ``workers`` processes compute the fields and blocking keys (default: one per core, up
+    to four, and one for small extracts); the result is identical for any number.
+    """
     schema = schema or default_schema()
     today = today or datetime.date.today()
     started = time.perf_counter()
@@ -231,13 +323,23 @@ def encode_frame(
     }
     for name in ("event_type", "local_authority", "role", "risk_level", "referring_agency"):
         columns[name] = pa.array(clean[name], type=pa.string())
-    for spec in schema.fields:
-        columns[f"bf_{spec.name}"] = _field_filters(clean, spec, key, seeds, advance)
-        skipped = int(clean[spec.name].isna().sum())
-        if skipped:
-            advance(skipped)
-    for block in schema.blocking_keys:
-        columns[f"bk_{block.name}"] = pa.array(blocking_key_column(clean, block, key), type=pa.int64())
+    processes = parallel.worker_count(len(clean), workers)
+    tasks = [ColumnTask("field", index) for index in range(len(schema.fields))]
+    tasks += [ColumnTask("blocking_key", index) for index in range(len(schema.blocking_keys))]
+    job = _column_job(clean, schema, key, seeds, advance if processes == 1 else None)
+    results: dict[ColumnTask, ColumnResult] = {}
+    for result in parallel.run_columns(tasks, job, processes):
+        results[result.task] = result
+        if result.task.kind == "field":
+            # rows without the field count as done; with workers, the whole field arrives at once
+            advance(len(clean) if processes > 1 else int((~result.present).sum()))
+    logger.info("encoded fields with %d process(es) in %.2fs", processes, time.perf_counter() - started)
+    for index, spec in enumerate(schema.fields):
+        result = results[ColumnTask("field", index)]
+        columns[f"bf_{spec.name}"] = _fixed_size_binary(result.values, result.present)
+    for index, block in enumerate(schema.blocking_keys):
+        result = results[ColumnTask("blocking_key", index)]
+        columns[f"bk_{block.name}"] = pa.array(result.values, type=pa.int64(), mask=~result.present)
     table = pa.table(columns)
     logger.info("encoded %d records in %.2fs", table.num_rows, time.perf_counter() - started)
     return EncodingResult(table=table, rejects=rejects, rows_in=extract.rows_read)
@@ -254,6 +356,7 @@ def encode_file(
     today: datetime.date | None = None,
     overwrite: bool = False,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> Manifest:
     """Read an extract, encode it and write the package ``output`` atomically."""
     if not agency or not agency.replace("_", "").replace("-", "").isalnum():
@@ -263,7 +366,9 @@ def encode_file(
         raise OutputExistsError(f"{output_path}: the output exists; choose another path or remove it first")
     schema = schema or default_schema()
     extract = read_extract(input_path, column_mapping=column_mapping)
-    result = encode_frame(extract, agency=agency, key=key, schema=schema, today=today, progress=progress)
+    result = encode_frame(
+        extract, agency=agency, key=key, schema=schema, today=today, progress=progress, workers=workers
+    )
     counts = result.counts
     if counts.rows_in != counts.encoded + counts.rejected:  # pragma: no cover - a bug, never user error
         raise DalinkError(f"{input_path}: internal error: row counts do not reconcile; nothing was written")

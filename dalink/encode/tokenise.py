@@ -6,6 +6,11 @@ so that tokens of different kinds never collide inside one filter.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
 from dalink.encode.schema import DateTokens, ExactTokens, FieldSpec, PostcodeTokens, QGramTokens
 
 
@@ -90,3 +95,111 @@ def field_tokens(value: str, spec: FieldSpec) -> list[str]:
         raise TypeError(f"unknown tokeniser {tokeniser!r}")
     tokens.extend(extra_tokens(value, spec))
     return list(dict.fromkeys(tokens))
+
+
+@dataclass(frozen=True)
+class TokenGroup:
+    """Tokens of many values at once: token ``prefix + texts[i]`` belongs to value ``owners[i]``.
+
+    Why: the encoder tokenises every distinct value of a column; building one flat list per
+    token kind with list comprehensions (and prefixing only the distinct texts) is several
+    times faster than calling :func:`field_tokens` per value. The union of a value's tokens
+    over all groups equals the set :func:`field_tokens` returns (tested), which is all a
+    Bloom filter depends on.
+    """
+
+    owners: np.ndarray
+    texts: list[str]
+    prefix: str
+
+
+def _one_per_value(count: int) -> np.ndarray:
+    return np.arange(count, dtype=np.int64)
+
+
+def _qgram_group(texts: Sequence[str], q: int, *, padded: bool, positional: bool) -> TokenGroup:
+    if padded and q > 1:
+        padding = "_" * (q - 1)
+        texts = [padding + text + padding for text in texts]
+    counts = [max(len(text) - q + 1, 1) for text in texts]
+    if positional:
+        grams = [f"g{index}:{text[index : index + q]}" for text, count in zip(texts, counts) for index in range(count)]
+        prefix = ""
+    else:
+        grams = [text[index : index + q] for text, count in zip(texts, counts) for index in range(count)]
+        prefix = "g:"
+    owners = np.repeat(_one_per_value(len(texts)), np.asarray(counts, dtype=np.int64))
+    return TokenGroup(owners, grams, prefix)
+
+
+def _date_groups(values: Sequence[str], spec: DateTokens) -> list[TokenGroup]:
+    owners = _one_per_value(len(values))
+    groups = []
+    for part in spec.parts:
+        if part == "day":
+            groups.append(TokenGroup(owners, [value[8:10] for value in values], "d:"))
+        elif part == "month":
+            groups.append(TokenGroup(owners, [value[5:7] for value in values], "m:"))
+        elif part == "year":
+            groups.append(TokenGroup(owners, [value[0:4] for value in values], "y:"))
+        elif part == "decade":
+            groups.append(TokenGroup(owners, [value[0:4][:3] for value in values], "c:"))
+        elif part == "day_month_unordered":
+            pairs = ((value[8:10], value[5:7]) for value in values)
+            texts = [f"{day}|{month}" if day <= month else f"{month}|{day}" for day, month in pairs]
+            groups.append(TokenGroup(owners, texts, "dm:"))
+        elif part == "year_month":
+            groups.append(TokenGroup(owners, [f"{value[0:4]}-{value[5:7]}" for value in values], "ym:"))
+    return groups
+
+
+def _postcode_groups(values: Sequence[str], spec: PostcodeTokens) -> list[TokenGroup]:
+    compacts = [value.replace(" ", "") for value in values]
+    groups = [_qgram_group(compacts, spec.q, padded=True, positional=False)]
+    owners = _one_per_value(len(values))
+    splits = [value.partition(" ") for value in values]
+    for part in spec.parts:
+        if part == "area":
+            texts = ["".join(character for character in outward[:2] if character.isalpha()) for outward, _, _ in splits]
+            groups.append(TokenGroup(owners, texts, "pa:"))
+        elif part == "district":
+            groups.append(TokenGroup(owners, [outward for outward, _, _ in splits], "pd:"))
+        elif part == "sector":
+            groups.append(TokenGroup(owners, [f"{outward} {inward[:1]}" for outward, _, inward in splits], "ps:"))
+        elif part == "unit":
+            groups.append(TokenGroup(owners, compacts, "pu:"))
+    return groups
+
+
+def _extra_groups(values: Sequence[str], spec: FieldSpec) -> list[TokenGroup]:
+    if not spec.extra_tokens:
+        return []
+    from dalink.encode import normalise
+
+    owners = _one_per_value(len(values))
+    groups = []
+    for kind in spec.extra_tokens:
+        if kind == "nickname":
+            groups.append(TokenGroup(owners, [normalise.canonical_given_name(value) for value in values], "nick:"))
+        elif kind == "soundex":
+            groups.append(TokenGroup(owners, [normalise.phonetic_code(value, "soundex") for value in values], "sx:"))
+        elif kind == "metaphone":
+            groups.append(TokenGroup(owners, [normalise.phonetic_code(value, "metaphone") for value in values], "mp:"))
+    return groups
+
+
+def token_groups(values: Sequence[str], spec: FieldSpec) -> list[TokenGroup]:
+    """The tokens of many normalised values, grouped by kind (see :class:`TokenGroup`)."""
+    values = list(values)
+    tokeniser = spec.tokens
+    if isinstance(tokeniser, QGramTokens):
+        groups = [_qgram_group(values, tokeniser.q, padded=tokeniser.padded, positional=tokeniser.positional)]
+    elif isinstance(tokeniser, DateTokens):
+        groups = _date_groups(values, tokeniser)
+    elif isinstance(tokeniser, PostcodeTokens):
+        groups = _postcode_groups(values, tokeniser)
+    elif isinstance(tokeniser, ExactTokens):
+        groups = [TokenGroup(_one_per_value(len(values)), values, "v:")]
+    else:  # pragma: no cover - the schema's discriminated union admits nothing else
+        raise TypeError(f"unknown tokeniser {tokeniser!r}")
+    return groups + _extra_groups(values, spec)

@@ -1,0 +1,225 @@
+"""The encoder's fast paths against their references: worker processes, token groups,
+packed bit flipping and the Arrow CSV reader. Output must not depend on any of them."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sample_data import TODAY
+from dalink.cli import main
+from dalink.encode import extract, hardening, parallel
+from dalink.encode.encoder import encode_frame
+from dalink.encode.extract import read_extract
+from dalink.encode.schema import FieldSpec, default_schema, parse_schema
+from dalink.encode.tokenise import field_tokens, token_groups
+from dalink.keys import PartnershipKey
+
+GIVEN = ["Alexandra", "bob", "Siobhán", "Mary-Jane", "O'Neil", "li", "Zoë", "", "N/K", "robert"]
+FAMILY = ["Whitcombe", "okonkwo reid", "O'Sullivan", "Smith-Jones", "Ng", "smith", "", "Łukasiewicz"]
+DATES = ["12/03/1985", "1979-07-01", "", "31/02/1990", "2090-01-01", "01/12/2001", "7 March 1960"]
+POSTCODES = ["AL1 3JX", "wd171ab", "", "ZZ99 3VZ", "SG6 2NG", "NOT A POSTCODE", "sw1a1aa"]
+
+
+def synthetic_csv(path: Path, rows: int) -> Path:
+    """Messy synthetic rows (fixed, never real people) with repeats, blanks and invalid values."""
+    lines = ["record_id,given_name,middle_name,family_name,date_of_birth,sex,postcode,event_date,event_type,local_authority,role"]
+    for index in range(rows):
+        lines.append(
+            ",".join(
+                [
+                    f"R{index}",
+                    GIVEN[index % len(GIVEN)],
+                    GIVEN[(index * 7) % len(GIVEN)] if index % 3 else "",
+                    FAMILY[(index * 3) % len(FAMILY)],
+                    DATES[(index * 5) % len(DATES)],
+                    "FMX "[index % 4],
+                    POSTCODES[(index * 11) % len(POSTCODES)],
+                    "2024-01-01",
+                    "refuge_referral" if index % 9 == 0 else "incident",
+                    "E07000096",
+                    "victim" if index % 5 else "perpetrator",
+                ]
+            )
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def schema_variant(hardening_steps: list[dict] | None):
+    if hardening_steps is None:
+        return default_schema()
+    data = default_schema().model_dump(mode="json")
+    for field in data["fields"]:
+        field["hardening"] = hardening_steps
+        field["bits"] = max(field["bits"], 256)
+    return parse_schema(data)
+
+
+@pytest.mark.parametrize(
+    "hardening_steps",
+    [
+        None,
+        [{"kind": "salt", "source": "birth_year"}, {"kind": "balance"}],
+        [{"kind": "random_bit_flip", "probability": 0.05}, {"kind": "xor_fold", "folds": 2}],
+    ],
+)
+def test_worker_processes_give_identical_output(tmp_path: Path, key: PartnershipKey, hardening_steps) -> None:
+    if not parallel.fork_available():
+        pytest.skip("worker processes need fork")
+    schema = schema_variant(hardening_steps)
+    rows = read_extract(synthetic_csv(tmp_path / "extract.csv", 300))
+    single = encode_frame(rows, agency="police", key=key, schema=schema, today=TODAY, workers=1)
+    several = encode_frame(rows, agency="police", key=key, schema=schema, today=TODAY, workers=3)
+    assert single.table.num_rows > 0 and len(single.rejects) > 0
+    assert several.table.equals(single.table)
+    assert several.rejects.equals(single.rejects)
+
+
+def test_progress_reaches_every_record_with_workers(tmp_path: Path, key: PartnershipKey) -> None:
+    if not parallel.fork_available():
+        pytest.skip("worker processes need fork")
+    rows = read_extract(synthetic_csv(tmp_path / "extract.csv", 120))
+    seen: list[tuple[int, int]] = []
+    result = encode_frame(rows, agency="a", key=key, today=TODAY, workers=2, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (result.table.num_rows, result.table.num_rows)
+
+
+def test_worker_count_defaults() -> None:
+    assert parallel.worker_count(100, None) == 1
+    assert parallel.worker_count(10_000_000, None) <= parallel.MAXIMUM_DEFAULT_WORKERS
+    with pytest.raises(ValueError):
+        parallel.worker_count(100, 0)
+
+
+def test_cli_workers_option(tmp_path: Path, key_file: Path) -> None:
+    source = synthetic_csv(tmp_path / "extract.csv", 60)
+    outputs = []
+    for workers in ("1", "2"):
+        output = tmp_path / f"w{workers}.dalink"
+        result = CliRunner().invoke(
+            main,
+            ["encode", str(source), "--agency", "police", "--key-file", str(key_file), "-o", str(output), "--quiet", "--workers", workers],
+            catch_exceptions=False,
+        )
+        assert result.exit_code == 0, result.output
+        outputs.append((output / "records.parquet").read_bytes())
+    assert outputs[0] == outputs[1]
+    assert "--workers" in CliRunner().invoke(main, ["encode", "--help"]).output
+
+
+# --- token groups ----------------------------------------------------------------------------
+
+TOKENISERS = [
+    {"kind": "qgram", "q": 2, "padded": True},
+    {"kind": "qgram", "q": 3, "padded": False, "positional": True},
+    {"kind": "qgram", "q": 1, "padded": True},
+    {"kind": "exact"},
+]
+
+
+def field_spec(tokens: dict, extra: list[str]) -> FieldSpec:
+    return FieldSpec.model_validate({"name": "given_name", "tokens": tokens, "bits": 256, "hash_functions": 4, "extra_tokens": extra})
+
+
+def group_token_sets(values: list[str], spec: FieldSpec) -> list[set[str]]:
+    sets: list[set[str]] = [set() for _ in values]
+    for group in token_groups(values, spec):
+        for owner, text in zip(group.owners.tolist(), group.texts):
+            sets[owner].add(group.prefix + text)
+    return sets
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.text(alphabet="abcz éłß-'", max_size=12), max_size=8),
+    tokens=st.sampled_from(TOKENISERS),
+    extra=st.sampled_from([[], ["nickname"], ["soundex", "metaphone"]]),
+)
+def test_token_groups_equal_field_tokens(values: list[str], tokens: dict, extra: list[str]) -> None:
+    spec = field_spec(tokens, extra)
+    assert group_token_sets(values, spec) == [set(field_tokens(value, spec)) for value in values]
+
+
+dates = st.dates(min_value=__import__("datetime").date(1900, 1, 1)).map(lambda day: day.isoformat())
+postcodes = st.from_regex(r"[A-Z]{1,2}[0-9]{1,2}[A-Z]? [0-9][A-Z]{2}", fullmatch=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.lists(dates, max_size=8), parts=st.lists(st.sampled_from(["day", "month", "year", "decade", "day_month_unordered", "year_month"]), min_size=1, unique=True))
+def test_date_token_groups_equal_field_tokens(values: list[str], parts: list[str]) -> None:
+    spec = FieldSpec.model_validate({"name": "date_of_birth", "tokens": {"kind": "date", "parts": parts}, "bits": 256, "hash_functions": 4})
+    assert group_token_sets(values, spec) == [set(field_tokens(value, spec)) for value in values]
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.lists(postcodes, max_size=8), q=st.integers(1, 4), parts=st.lists(st.sampled_from(["area", "district", "sector", "unit"]), unique=True))
+def test_postcode_token_groups_equal_field_tokens(values: list[str], q: int, parts: list[str]) -> None:
+    spec = FieldSpec.model_validate({"name": "postcode", "tokens": {"kind": "postcode", "q": q, "parts": parts}, "bits": 256, "hash_functions": 4})
+    assert group_token_sets(values, spec) == [set(field_tokens(value, spec)) for value in values]
+
+
+# --- packed bit flipping -----------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seeds=st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=50),
+    field_seed=st.integers(0, 2**64 - 1),
+    bits=st.sampled_from([64, 128, 256, 512, 1024]),
+    probability=st.sampled_from([0.01, 0.02, 0.05, 0.3]),
+    fill=st.integers(0, 2**32),
+)
+def test_packed_bit_flip_equals_unpacked(seeds: list[int], field_seed: int, bits: int, probability: float, fill: int) -> None:
+    seed_array = np.array(seeds, dtype=np.uint64)
+    matrix = np.random.default_rng(fill).random((len(seeds), bits)) < 0.4
+    expected = np.packbits(hardening.random_bit_flip(matrix, seed_array, field_seed, probability), axis=1)
+    packed = np.packbits(matrix, axis=1)
+    hardening.random_bit_flip_packed(packed, seed_array, field_seed, bits, probability)
+    assert np.array_equal(packed, expected)
+
+
+# --- Arrow CSV reader --------------------------------------------------------------------------
+
+CELL_PIECES = ["a", "b", "é", " ", "\t", "\xa0", '"', '""', ",", ";", "\n", "\r\n", "\r", ",,", "x\"y"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    header=st.sampled_from(["h1,h2,h3", "a;b", " p , q ", "k", "h1,h2,h1"]),
+    terminator=st.sampled_from(["\n", "\r\n", "\r"]),
+    body=st.lists(st.sampled_from(CELL_PIECES), max_size=40).map("".join),
+)
+def test_arrow_csv_reader_agrees_with_csv_module(header: str, terminator: str, body: str) -> None:
+    text = header + terminator + body
+    delimiter = ";" if ";" in header else ","
+    fast = extract._read_csv_with_arrow(text, delimiter)
+    if fast is None:
+        return  # handed to the csv module: nothing to compare
+    frame, rejects, rows_read, cleaned = fast
+    assert cleaned and rejects == []
+    reference, reference_rejects, reference_rows = extract._read_csv_with_csv_module(text, delimiter, "test.csv")
+    for column in reference.columns:
+        if column != "row_number":
+            reference[column] = extract._clean_text(reference[column], all_text=True)
+    assert reference_rejects == [] and reference_rows == rows_read
+    assert list(frame.columns) == list(reference.columns)
+    assert frame.equals(reference)
+
+
+def test_ragged_and_nul_files_use_the_csv_module() -> None:
+    assert extract._read_csv_with_arrow("a,b\n1,2,3\n", ",") is None
+    assert extract._read_csv_with_arrow("a,b\n1,\x002\n", ",") is None
+    assert extract._read_csv_with_arrow("\na,b\n1,2\n", ",") is None
+    fast = extract._read_csv_with_arrow('a,b\n"x, y", z \n , \n', ",")
+    assert fast is not None and fast[2] == 1
+    assert fast[0]["a"].tolist() == ["x, y"] and fast[0]["b"].tolist() == ["z"]
+    reference = list(csv.reader(io.StringIO('a,b\n"x, y", z \n', newline="")))
+    assert reference[1] == ["x, y", " z "]
