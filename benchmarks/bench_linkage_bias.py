@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import sys
 import tempfile
 import time
@@ -27,10 +26,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dalink.encode.encoder import encode_file
-from dalink.keys import PartnershipKey
-from dalink.match.linker import link
-from dalink.synth import synthesise, write_partnership
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from report_pipeline import linked_partnership  # noqa: E402
+
+from dalink.synth import synthesise  # noqa: E402
 
 AGE_BANDS = (0, 25, 35, 45, 55, 200)
 AGE_LABELS = ("under 25", "25-34", "35-44", "45-54", "55 and over")
@@ -76,20 +76,11 @@ def group_quality(records: pd.DataFrame, dimension: str) -> pd.DataFrame:
 
 def run(people: int, seed: int, work_dir: Path) -> dict[str, pd.DataFrame]:
     started = time.perf_counter()
-    extracts = work_dir / "synth"
-    write_partnership(extracts, people=people, seed=seed)
+    linked = linked_partnership(work_dir, people=people, seed=seed)
     persons = synthesise(people=people, seed=seed).people
-    key = PartnershipKey(os.urandom(32))
-    packages = []
-    for extract in sorted(extracts.glob("*.csv")):
-        if extract.stem == "truth":
-            continue
-        package = work_dir / f"{extract.stem}.dalink"
-        encode_file(extract, package, agency=extract.stem, key=key)
-        packages.append(package)
-    result = link(packages, work_dir / "linkage")
-    truth = pd.read_csv(extracts / "truth.csv", dtype={"record_id": str})
-    records = result.entities[["agency", "record_id", "entity_id", "event_date"]].merge(
+    entities = pd.read_parquet(linked.linkage_dir / "entities.parquet")
+    truth = pd.read_csv(linked.linkage_dir.parent / "truth.csv", dtype={"record_id": str})
+    records = entities[["agency", "record_id", "entity_id", "event_date"]].merge(
         truth, on=["agency", "record_id"], how="inner", validate="one_to_one"
     )
     records = records.merge(
