@@ -9,6 +9,11 @@ average linkage — two groups are joined only if the *average* match probabilit
 reaches the threshold. One wrong edge between two groups of two is then outvoted by the
 three unrelated cross pairs, while a record that matches most of its group stays in it.
 
+Cannot-link constraints (two records known to be different people, e.g. the victim and the
+perpetrator of one incident: :mod:`dalink.match.constraints`) are hard: such a pair is never
+an edge, a component holding one is re-clustered as inconsistent, and average linkage never
+joins two groups across a constrained pair, however strong the rest of the evidence.
+
 Entity ids are stable: an entity is named after a keyed-free hash of its smallest member
 (agency, record id), so the same input always yields the same ids, in any order, and an
 entity keeps its id when unrelated records are added.
@@ -28,6 +33,7 @@ from dalink.match.blocking import pairs_within_blocks, sorted_blocks
 logger = logging.getLogger(__name__)
 
 Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
+CannotLink = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass
@@ -39,6 +45,7 @@ class ClusterResult:
     inconsistent_components: int
     split_components: int
     largest_entity: int
+    constrained_links: int = 0
 
 
 def connected_components(record_count: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -63,27 +70,32 @@ def connected_components(record_count: int, left: np.ndarray, right: np.ndarray)
         labels = updated
 
 
-def average_linkage(similarity: np.ndarray, threshold: float) -> np.ndarray:
+def average_linkage(similarity: np.ndarray, threshold: float, cannot_link: np.ndarray | None = None) -> np.ndarray:
     """Group labels from agglomerative average linkage, stopping below ``threshold``.
 
-    ``similarity`` is a symmetric matrix of match probabilities. Readable O(n³) version; the
-    components it runs on are small (a person's records).
+    ``similarity`` is a symmetric matrix of match probabilities; ``cannot_link`` (symmetric,
+    boolean) marks record pairs that must end in different groups, so two groups holding
+    such a pair are never joined. Readable O(n³) version; the components it runs on are
+    small (a person's records).
     """
     size = len(similarity)
     matrix = similarity.astype(np.float64).copy()
     np.fill_diagonal(matrix, -np.inf)
+    forbidden = np.zeros((size, size), dtype=bool) if cannot_link is None else np.asarray(cannot_link, dtype=bool).copy()
     members = np.ones(size)
     labels = np.arange(size)
     active = np.ones(size, dtype=bool)
     while active.sum() > 1:
-        flat = int(np.argmax(matrix))
+        flat = int(np.argmax(np.where(forbidden, -np.inf, matrix)))
         first, second = divmod(flat, size)
-        if matrix[first, second] < threshold:
+        if forbidden[first, second] or matrix[first, second] < threshold:
             break
         merged = (members[first] * matrix[first] + members[second] * matrix[second]) / (members[first] + members[second])
         matrix[first, :] = merged
         matrix[:, first] = merged
         matrix[first, first] = -np.inf
+        forbidden[first, :] |= forbidden[second, :]
+        forbidden[:, first] = forbidden[first, :]
         matrix[second, :] = -np.inf
         matrix[:, second] = -np.inf
         members[first] += members[second]
@@ -102,14 +114,23 @@ def cluster(
     *,
     max_component_size: int = 300,
     links: np.ndarray | None = None,
+    cannot_link: CannotLink | None = None,
 ) -> ClusterResult:
     """Entities from scored pairs: components at ``threshold``, then the chaining guard.
 
     ``links`` (default: the pairs at or above ``threshold``) lets the caller choose the edges,
     e.g. the links that one-to-one merging kept (:mod:`dalink.match.exclusive`); the guard
     can only split components, so a constraint the edges respect still holds afterwards.
+    ``cannot_link`` says which record pairs must stay apart (see the module docstring).
     """
     linked = probability >= threshold if links is None else np.asarray(links, dtype=bool)
+    constrained_links = 0
+    if cannot_link is not None and linked.any():
+        chosen = np.flatnonzero(linked)
+        refused = chosen[cannot_link(left[chosen], right[chosen])]
+        constrained_links = len(refused)
+        linked = linked.copy()
+        linked[refused] = False
     edge_left, edge_right, edge_probability = left[linked], right[linked], probability[linked]
     labels = connected_components(record_count, edge_left, edge_right)
 
@@ -140,18 +161,24 @@ def cluster(
     split = 0
     if len(inside_left):
         inside_probability = scorer(inside_left, inside_right)
+        inside_conflict = (
+            cannot_link(inside_left, inside_right) if cannot_link is not None else np.zeros(len(inside_left), dtype=bool)
+        )
+        inside_probability = np.where(inside_conflict, 0.0, inside_probability)
         weak_components = np.unique(labels[inside_left[inside_probability < threshold]])
         inconsistent = len(weak_components)
         if inconsistent:
             weak_pairs = np.isin(labels[inside_left], weak_components)
             pair_left, pair_right = inside_left[weak_pairs], inside_right[weak_pairs]
             pair_probability = inside_probability[weak_pairs]
+            pair_conflict = inside_conflict[weak_pairs]
             pair_label = labels[pair_left]
             sort = np.argsort(pair_label, kind="stable")
-            pair_left, pair_right, pair_probability, pair_label = (
+            pair_left, pair_right, pair_probability, pair_conflict, pair_label = (
                 pair_left[sort],
                 pair_right[sort],
                 pair_probability[sort],
+                pair_conflict[sort],
                 pair_label[sort],
             )
             bounds = np.flatnonzero(np.diff(pair_label)) + 1
@@ -165,7 +192,10 @@ def cluster(
                 columns = np.searchsorted(members, pair_right[segment])
                 matrix[rows, columns] = pair_probability[segment]
                 matrix[columns, rows] = pair_probability[segment]
-                groups = average_linkage(matrix, threshold)
+                forbidden = np.zeros(matrix.shape, dtype=bool)
+                forbidden[rows, columns] = pair_conflict[segment]
+                forbidden[columns, rows] = pair_conflict[segment]
+                groups = average_linkage(matrix, threshold, forbidden)
                 if len(np.unique(groups)) > 1:
                     split += 1
                 for value in np.unique(groups):
@@ -184,6 +214,7 @@ def cluster(
         inconsistent_components=inconsistent,
         split_components=split,
         largest_entity=int(final_sizes.max()) if record_count else 0,
+        constrained_links=constrained_links,
     )
 
 

@@ -186,6 +186,7 @@ def linkage_summary(
             "entities": clusters.components,
             "inconsistent_components": clusters.inconsistent_components,
             "split_components": clusters.split_components,
+            "links_refused_by_role_constraints": clusters.constrained_links,
         },
         "estimated_quality": {
             "expected_matching_pairs": expected_matches,
