@@ -488,12 +488,32 @@ def report_command(
             click.echo(f"  {headline.title:45s} {headline.estimate:>8,}  (95% interval {headline.lower:,} to {headline.upper:,})")
 
 
+def _read_link_config(path: str) -> dict[str, Any]:
+    """A linker settings file: a JSON object of ``LinkConfig`` fields."""
+    import json
+    from pathlib import Path
+
+    try:
+        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DalinkError(f"{path}: no such settings file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DalinkError(f"{path}: cannot be read as JSON ({type(error).__name__})") from None
+    if not isinstance(loaded, dict):
+        raise DalinkError(f"{path}: expected a JSON object of linker settings")
+    return loaded
+
+
 @main.command("link")
 @click.argument("packages", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(), help="Linkage directory to write.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="Linker settings as JSON (schemas/link-config.schema.json); the options below override it.")
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), help="Match probability for a link [default: from the model].")
-@click.option("--no-lsh", is_flag=True, help="Keyed blocking keys only (no LSH passes on the filters).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random state for sampling.")
+@click.option("--no-lsh", is_flag=True, default=None, help="Keyed blocking keys only (no LSH passes on the filters).")
+@click.option("--seed", type=int, default=None, help="Random state for sampling [default: 0].")
+@click.option("--role-constraints/--no-role-constraints", default=None,
+              help="Never put the victim and perpetrator rows of one agency's event into one entity [default: on].")
 @click.option(
     "--deduplicated",
     "deduplicated",
@@ -508,9 +528,11 @@ def report_command(
 def link_command(
     packages: tuple[str, ...],
     output: str,
+    config_file: str | None,
     threshold: float | None,
-    no_lsh: bool,
-    seed: int,
+    no_lsh: bool | None,
+    seed: int | None,
+    role_constraints: bool | None,
     deduplicated: tuple[str, ...],
     overwrite: bool,
     quiet: bool,
@@ -525,11 +547,25 @@ def link_command(
     which finds links with weaker evidence without adding false ones. Most agency
     extracts (police incidents, referrals) do hold people more than once.
     """
+    from pydantic import ValidationError
+
     from dalink.match.linker import LinkConfig, link
 
-    config = LinkConfig(
-        match_threshold=threshold, lsh=not no_lsh, random_state=seed, deduplicated_agencies=tuple(deduplicated)
-    )
+    settings = _read_link_config(config_file) if config_file else {}
+    overrides = {
+        "match_threshold": threshold,
+        "lsh": False if no_lsh else None,
+        "random_state": seed,
+        "deduplicated_agencies": tuple(deduplicated) or None,
+        "event_role_constraints": role_constraints,
+    }
+    settings.update({name: value for name, value in overrides.items() if value is not None})
+    try:
+        config = LinkConfig.model_validate(settings)
+    except ValidationError as error:
+        where = f"{config_file}: " if config_file else ""
+        problems = "; ".join(".".join(map(str, item["loc"])) + ": " + item["msg"] for item in error.errors())
+        raise DalinkError(f"{where}invalid linker settings ({problems})") from None
     with TqdmProgress("linking", enabled=not quiet) as progress:
         result = link(list(packages), output, config=config, overwrite=overwrite, progress=progress)
     summary = result.summary
