@@ -34,126 +34,52 @@ import json
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dalink.errors import LinkageError
 from dalink.match.compare import MISSING_LEVEL, NAME_FIELDS, ComparisonSpec
-from dalink.match.correlation import ConditionalU, correction, correlated_pairs, estimate_conditional_u
+from dalink.match.correlation import correction, correlated_pairs, estimate_conditional_u
+from dalink.match.model_parameters import (
+    MODEL_FORMAT,
+    MODEL_FORMAT_VERSION,
+    ComparisonParameters,
+    LevelParameters,
+    ModelParameters,
+    SessionTrace,
+    load_model_parameters,
+)
+from dalink.match.patterns import (
+    PATTERN_RADIX,
+    PatternCounts,
+    TrainingSession,
+    count_patterns,
+    decode_patterns,
+    encode_patterns,
+    merge_patterns,
+)
+
+__all__ = [
+    "MODEL_FORMAT",
+    "MODEL_FORMAT_VERSION",
+    "PATTERN_RADIX",
+    "ComparisonParameters",
+    "FellegiSunter",
+    "LevelParameters",
+    "ModelParameters",
+    "PatternCounts",
+    "SessionTrace",
+    "TrainingSession",
+    "count_patterns",
+    "decode_patterns",
+    "encode_patterns",
+    "expected_f1_threshold",
+    "load_model_parameters",
+    "merge_patterns",
+]
 
 logger = logging.getLogger(__name__)
-
-MODEL_FORMAT = "dalink-model"
-MODEL_FORMAT_VERSION = 1
-PATTERN_RADIX = 16
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class LevelParameters(_Frozen):
-    label: str
-    m: float | None = Field(description="P(level | match); null for the missing level.")
-    u: float | None = Field(description="P(level | non-match); null for the missing level.")
-    match_weight: float | None = Field(description="log2(m / u): the evidence this level adds.")
-
-
-class ComparisonParameters(_Frozen):
-    spec: ComparisonSpec
-    levels: tuple[LevelParameters, ...]
-
-
-class SessionTrace(_Frozen):
-    """One EM training session: which key it was blocked on and how EM went."""
-
-    name: str
-    fixed_fields: tuple[str, ...]
-    pairs: int
-    iterations: int
-    converged: bool
-    share_matching: float = Field(description="Estimated share of matches among the session's pairs.")
-    log_likelihood: tuple[float, ...] = ()
-
-
-class ModelParameters(_Frozen):
-    """``model.json``: everything needed to score pairs encoded with the same schema."""
-
-    format: str = MODEL_FORMAT
-    format_version: int = MODEL_FORMAT_VERSION
-    schema_hash: str
-    comparisons: tuple[ComparisonParameters, ...]
-    probability_two_random_records_match: float
-    match_threshold: float = Field(description="Match probability at or above which a pair is a link.")
-    term_frequency_key: str | None = Field(
-        None,
-        description="Blocking key whose value frequencies adjusted the weight of pairs whose names agree "
-        "(computed from the data being linked, so not part of these parameters).",
-    )
-    sessions: tuple[SessionTrace, ...] = ()
-    conditional_u: tuple[ConditionalU, ...] = Field(
-        (),
-        description="u of correlated comparisons among non-matches that agree on another field "
-        "(family name given postcode), replacing the independent u for such pairs.",
-    )
-
-
-@dataclass(frozen=True)
-class PatternCounts:
-    """Distinct comparison patterns (one level per comparison) and how many pairs show each."""
-
-    patterns: np.ndarray  # (patterns, comparisons) int8
-    counts: np.ndarray  # (patterns,) int64
-
-    @property
-    def pairs(self) -> int:
-        return int(self.counts.sum())
-
-
-@dataclass(frozen=True)
-class TrainingSession:
-    """The pairs of one blocking key, with the comparisons that key fixes."""
-
-    name: str
-    fixed_fields: tuple[str, ...]
-    patterns: PatternCounts
-
-
-def encode_patterns(levels: np.ndarray) -> np.ndarray:
-    """Each row of levels as one integer (mixed radix), for counting and storing per pair."""
-    codes = np.zeros(len(levels), dtype=np.int64)
-    for column in range(levels.shape[1]):
-        codes = codes * PATTERN_RADIX + levels[:, column].astype(np.int64)
-    return codes
-
-
-def decode_patterns(codes: np.ndarray, comparisons: int) -> np.ndarray:
-    """The inverse of :func:`encode_patterns`."""
-    levels = np.empty((len(codes), comparisons), dtype=np.int8)
-    remaining = codes.astype(np.int64).copy()
-    for column in range(comparisons - 1, -1, -1):
-        levels[:, column] = remaining % PATTERN_RADIX
-        remaining //= PATTERN_RADIX
-    return levels
-
-
-def count_patterns(levels: np.ndarray) -> PatternCounts:
-    """Distinct patterns of a level matrix and their counts."""
-    codes, counts = np.unique(encode_patterns(levels), return_counts=True)
-    return PatternCounts(decode_patterns(codes, levels.shape[1]), counts.astype(np.int64))
-
-
-def merge_patterns(parts: Sequence[PatternCounts], comparisons: int) -> PatternCounts:
-    """Add up pattern counts from several chunks."""
-    if not parts:
-        return PatternCounts(np.zeros((0, comparisons), dtype=np.int8), np.zeros(0, dtype=np.int64))
-    codes = np.concatenate([encode_patterns(part.patterns) for part in parts])
-    counts = np.concatenate([part.counts for part in parts])
-    unique, inverse = np.unique(codes, return_inverse=True)
-    return PatternCounts(decode_patterns(unique, comparisons), np.bincount(inverse, weights=counts).astype(np.int64))
 
 
 def expected_f1_threshold(probability: np.ndarray, counts: np.ndarray) -> float:
@@ -506,21 +432,3 @@ class FellegiSunter:
 
     def _names(self, indices: Sequence[int]) -> str:
         return ", ".join(self.comparisons[index].field for index in indices)
-
-
-def load_model_parameters(path: str | os.PathLike[str]) -> ModelParameters:
-    """Read and validate a ``model.json``."""
-    source = Path(path)
-    try:
-        data = json.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LinkageError(f"{source}: the model file does not exist") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise LinkageError(f"{source}: the model file is not valid JSON") from None
-    if not isinstance(data, dict) or data.get("format") != MODEL_FORMAT:
-        raise LinkageError(f"{source}: not a dalink model file")
-    try:
-        return ModelParameters.model_validate(data)
-    except ValidationError as error:
-        problems = "; ".join(".".join(map(str, item["loc"])) + ": " + item["msg"] for item in error.errors()[:5])
-        raise LinkageError(f"{source}: the model file is invalid ({problems})") from None

@@ -25,13 +25,9 @@ unrounded values, so the same function checks tables in memory, in ``tables/*.cs
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import enum
-import io
 import math
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -39,10 +35,31 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dalink.errors import ReportError
+from dalink.report.published_table import (
+    SUPPRESSED,
+    TOTAL_LABEL,
+    ColumnRole,
+    DisclosureProblem,
+    PublishedTable,
+    TableKind,
+    format_value,
+)
+from dalink.report.secondary_suppression import _grid, _secondary_suppression, recoverable_cells
 
-SUPPRESSED = "[c]"
-"""What a withheld value looks like in CSV and HTML (the ONS marker for "confidential")."""
-TOTAL_LABEL = "Total"
+__all__ = [
+    "SUPPRESSED",
+    "TOTAL_LABEL",
+    "ColumnRole",
+    "DisclosureProblem",
+    "DisclosureRules",
+    "PublishedTable",
+    "TableKind",
+    "check_table",
+    "format_value",
+    "protect_table",
+    "recoverable_cells",
+    "with_rates",
+]
 
 
 class DisclosureRules(BaseModel):
@@ -82,313 +99,6 @@ class DisclosureRules(BaseModel):
         if value == 0:
             return zeros_disclosive
         return 0 < value < self.threshold
-
-
-class TableKind(str, enum.Enum):
-    """Which linear relations tie a table's cells together (and so what secondary suppression
-    must protect against)."""
-
-    SERIES = "series"
-    """Rows × columns of independent counts; with a total row, each count column sums to it."""
-    MATRIX = "matrix"
-    """A cross-tabulation with a total row and a total column (origin × destination)."""
-    SYMMETRIC_MATRIX = "symmetric_matrix"
-    """Cell (a, b) equals cell (b, a) (agency overlap); no totals."""
-
-
-class ColumnRole(str, enum.Enum):
-    """What a column of a published table holds."""
-
-    COUNT = "count"
-    """A count of persons or events: suppressed or rounded."""
-    BOUND = "bound"
-    """An interval bound of the count in this row's ``estimate`` column: a multiple of the
-    rounding base, withheld whenever the estimate is."""
-    RATE = "rate"
-    """A percentage derived from counts in this row: withheld whenever any count is."""
-
-
-@dataclasses.dataclass(frozen=True)
-class DisclosureProblem:
-    """One way a published table breaks the rules (used by tests and by :func:`protect_*`)."""
-
-    table: str
-    row: str
-    column: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.table}[{self.row}, {self.column}]: {self.reason}"
-
-
-@dataclasses.dataclass(frozen=True)
-class PublishedTable:
-    """A table after disclosure control: what may leave the linker.
-
-    ``frame`` holds published values (``float`` with NaN where withheld); its index holds the
-    row labels (named ``index_name``) and its columns the column labels, both as strings.
-    """
-
-    name: str
-    title: str
-    kind: TableKind
-    frame: pd.DataFrame
-    columns: dict[str, ColumnRole]
-    total_row: bool = False
-    total_column: bool = False
-    zeros_disclosive: bool = False
-    structural_zero_diagonal: bool = False
-    """Cells whose row and column labels agree are zero by definition (no move from an area
-    to itself); a reader knows them, so they are shown and protect nothing."""
-    index_name: str = "row"
-    description: str = ""
-
-    # ------------------------------------------------------------------ serialisation
-
-    def metadata(self) -> dict[str, Any]:
-        """Everything but the values: enough for :func:`check_table` to rebuild the relations."""
-        return {
-            "title": self.title,
-            "description": self.description,
-            "kind": self.kind.value,
-            "index_name": self.index_name,
-            "columns": {column: role.value for column, role in self.columns.items()},
-            "total_row": self.total_row,
-            "total_column": self.total_column,
-            "zeros_disclosive": self.zeros_disclosive,
-            "structural_zero_diagonal": self.structural_zero_diagonal,
-        }
-
-    def to_json(self) -> dict[str, Any]:
-        """Metadata plus ``rows``: one object per row, withheld values as ``null``."""
-        rows = []
-        for label, values in self.frame.iterrows():
-            row: dict[str, Any] = {self.index_name: str(label)}
-            for column in self.frame.columns:
-                row[str(column)] = _json_value(values[column], self.columns[str(column)])
-            rows.append(row)
-        return {**self.metadata(), "rows": rows}
-
-    def to_csv(self) -> str:
-        """CSV text; withheld values are written as ``[c]``."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow([self.index_name, *map(str, self.frame.columns)])
-        for label, values in self.frame.iterrows():
-            writer.writerow(
-                [str(label)]
-                + [format_value(values[column], self.columns[str(column)]) for column in self.frame.columns]
-            )
-        return buffer.getvalue()
-
-    @classmethod
-    def from_json(cls, name: str, data: dict[str, Any]) -> PublishedTable:
-        columns = {str(column): ColumnRole(role) for column, role in data["columns"].items()}
-        index_name = data.get("index_name", "row")
-        labels = [str(row[index_name]) for row in data["rows"]]
-        frame = pd.DataFrame(
-            {
-                column: [np.nan if row.get(column) is None else float(row[column]) for row in data["rows"]]
-                for column in columns
-            },
-            index=pd.Index(labels, name=index_name),
-        )
-        return cls(
-            name=name,
-            title=data.get("title", name),
-            kind=TableKind(data["kind"]),
-            frame=frame,
-            columns=columns,
-            total_row=bool(data.get("total_row", False)),
-            total_column=bool(data.get("total_column", False)),
-            zeros_disclosive=bool(data.get("zeros_disclosive", False)),
-            structural_zero_diagonal=bool(data.get("structural_zero_diagonal", False)),
-            index_name=index_name,
-            description=data.get("description", ""),
-        )
-
-    @classmethod
-    def from_csv(cls, name: str, path: str | Path, metadata: dict[str, Any]) -> PublishedTable:
-        """Read a ``tables/*.csv`` file back, with the metadata from ``measures.json``."""
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-        if not rows:
-            raise ReportError(f"{path}: empty table file")
-        header, body = rows[0], rows[1:]
-        columns = {str(column): ColumnRole(role) for column, role in metadata["columns"].items()}
-        if header[1:] != list(columns):
-            raise ReportError(f"{path}: columns do not match the table's metadata")
-        frame = pd.DataFrame(
-            [[_parse_cell(cell) for cell in row[1:]] for row in body],
-            columns=header[1:],
-            index=pd.Index([row[0] for row in body], name=header[0]),
-            dtype=float,
-        )
-        return cls(
-            name=name,
-            title=metadata.get("title", name),
-            kind=TableKind(metadata["kind"]),
-            frame=frame,
-            columns=columns,
-            total_row=bool(metadata.get("total_row", False)),
-            total_column=bool(metadata.get("total_column", False)),
-            zeros_disclosive=bool(metadata.get("zeros_disclosive", False)),
-            structural_zero_diagonal=bool(metadata.get("structural_zero_diagonal", False)),
-            index_name=header[0],
-            description=metadata.get("description", ""),
-        )
-
-
-def format_value(value: Any, role: ColumnRole = ColumnRole.COUNT) -> str:
-    """How a published value is shown in CSV and HTML."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return SUPPRESSED
-    if role is ColumnRole.RATE:
-        return f"{float(value):.0f}"
-    return str(int(value))
-
-
-def _json_value(value: Any, role: ColumnRole) -> int | float | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if role is ColumnRole.RATE:
-        return float(value)
-    return int(value)
-
-
-def _parse_cell(cell: str) -> float:
-    cell = cell.strip()
-    if cell in (SUPPRESSED, ""):
-        return float("nan")
-    try:
-        return float(cell)
-    except ValueError:
-        raise ReportError("a table cell is neither a number nor the suppression marker") from None
-
-
-# ---------------------------------------------------------------------- relations
-
-
-@dataclasses.dataclass(frozen=True)
-class _Grid:
-    """The count cells of a table as a flat vector, with the linear relations between them."""
-
-    cells: list[tuple[int, int]]  # (row position, column position) per variable
-    is_total: np.ndarray  # bool per variable
-    relations: np.ndarray  # (relations, variables) coefficients; each row sums to 0
-
-
-def _grid(
-    kind: TableKind,
-    row_labels: Sequence[str],
-    column_labels: Sequence[str],
-    count_columns: Sequence[int],
-    *,
-    total_row: bool,
-    total_column: bool,
-) -> _Grid:
-    cells = [(row, column) for row in range(len(row_labels)) for column in count_columns]
-    position = {cell: index for index, cell in enumerate(cells)}
-    total_row_position = len(row_labels) - 1 if total_row else None
-    total_column_position = (
-        column_labels.index(TOTAL_LABEL) if total_column and TOTAL_LABEL in column_labels else None
-    )
-    is_total = np.array(
-        [row == total_row_position or column == total_column_position for row, column in cells],
-        dtype=bool,
-    )
-    relations: list[np.ndarray] = []
-
-    def relation(members: Iterable[tuple[tuple[int, int], float]]) -> None:
-        vector = np.zeros(len(cells))
-        for cell, coefficient in members:
-            vector[position[cell]] = coefficient
-        relations.append(vector)
-
-    if kind is TableKind.SYMMETRIC_MATRIX:
-        index_of_column = {label: position for position, label in enumerate(column_labels)}
-        for row, label in enumerate(row_labels):
-            for other_row, other_label in enumerate(row_labels):
-                if other_row <= row or other_label not in index_of_column or label not in index_of_column:
-                    continue
-                upper = (row, index_of_column[other_label])
-                lower = (other_row, index_of_column[label])
-                if upper in position and lower in position:
-                    relation([(upper, 1.0), (lower, -1.0)])
-    else:
-        if total_row_position is not None:
-            for column in count_columns:
-                members = [((row, column), 1.0) for row in range(len(row_labels) - 1)]
-                relation([*members, ((total_row_position, column), -1.0)])
-        if total_column_position is not None:
-            interior = [column for column in count_columns if column != total_column_position]
-            for row in range(len(row_labels)):
-                members = [((row, column), 1.0) for column in interior]
-                relation([*members, ((row, total_column_position), -1.0)])
-    matrix = np.array(relations) if relations else np.zeros((0, len(cells)))
-    return _Grid(cells=cells, is_total=is_total, relations=matrix)
-
-
-def recoverable_cells(relations: np.ndarray, suppressed: np.ndarray) -> np.ndarray:
-    """Indices of withheld cells whose value the published cells and the relations fix exactly.
-
-    The withheld values solve ``A_s x_s = b``; ``x_j`` is fixed iff every null-space vector of
-    ``A_s`` is zero at ``j``. Published values are treated as exact (they are rounded, so this
-    is conservative).
-    """
-    hidden = np.flatnonzero(suppressed)
-    if hidden.size == 0 or relations.shape[0] == 0:
-        return np.zeros(0, dtype=np.int64)
-    restricted = relations[:, hidden]
-    involved = np.abs(restricted).sum(axis=0) > 0
-    if not involved.any():
-        return np.zeros(0, dtype=np.int64)
-    _, singular_values, right = np.linalg.svd(restricted, full_matrices=True)
-    tolerance = max(restricted.shape) * np.finfo(float).eps * (singular_values.max() if singular_values.size else 0)
-    rank = int((singular_values > max(tolerance, 1e-9)).sum())
-    null_space = right[rank:].T  # (hidden, nullity)
-    if null_space.shape[1] == 0:
-        fixed = np.ones(hidden.size, dtype=bool)
-    else:
-        fixed = np.abs(null_space).max(axis=1) < 1e-8
-    return hidden[fixed & involved]
-
-
-def _secondary_suppression(
-    values: np.ndarray, grid: _Grid, suppressed: np.ndarray, fixed: np.ndarray
-) -> np.ndarray:
-    """Withhold more cells until no withheld cell can be worked out.
-
-    Greedy: for a recoverable cell, try the cells it shares a relation with, cheapest first
-    (interior before totals, small before large), and keep the first that reduces the number
-    of recoverable cells. ``fixed`` cells (known to the reader anyway, or published elsewhere)
-    are never chosen unless nothing else is left. Terminates because every step withholds one
-    more cell.
-    """
-    suppressed = suppressed.copy()
-    relations = grid.relations
-    while True:
-        recoverable = recoverable_cells(relations, suppressed)
-        if recoverable.size == 0:
-            return suppressed
-        target = int(recoverable[0])
-        related_relations = np.flatnonzero(np.abs(relations[:, target]) > 0)
-        in_relation = np.abs(relations[related_relations]).sum(axis=0) > 0
-        anywhere = np.abs(relations).sum(axis=0) > 0
-        candidates = np.flatnonzero(in_relation & ~suppressed & ~fixed)
-        if candidates.size == 0:
-            candidates = np.flatnonzero(anywhere & ~suppressed & ~fixed)
-        if candidates.size == 0:
-            candidates = np.flatnonzero(anywhere & ~suppressed)
-        order = sorted(candidates, key=lambda index: (bool(grid.is_total[index]), values[index], index))
-        chosen = order[0]
-        for candidate in order:
-            trial = suppressed.copy()
-            trial[candidate] = True
-            if recoverable_cells(relations, trial).size < recoverable.size:
-                chosen = candidate
-                break
-        suppressed[chosen] = True
 
 
 # ---------------------------------------------------------------------- protection

@@ -95,7 +95,7 @@ def test_m_from_labels() -> None:
 @given(st.lists(st.integers(-600, 600), min_size=1, max_size=300, unique=True), st.floats(0.0, 0.009))
 def test_threshold_from_binned_weights_matches_the_exact_one(steps: list[int], shift: float) -> None:
     """The linker bins per-pair weights (0.02 bits) to find the expected-F1 threshold; it moves by half a bin at most."""
-    from dalink.match.linker import _probability_from_weight, _threshold_from_weights
+    from dalink.match.link_stages import _probability_from_weight, _threshold_from_weights
 
     values = (np.array(steps, dtype=np.float64) * 0.05 + shift).astype(np.float32)
     binned = _threshold_from_weights(values, resolution_bits=0.02)
