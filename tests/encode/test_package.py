@@ -29,7 +29,8 @@ def test_package_layout_and_manifest(package: Path, key: PartnershipKey) -> None
     assert manifest.counts.rows_in == manifest.counts.encoded + manifest.counts.rejected == 5
     assert len(loaded) == manifest.counts.encoded
     filters, present = loaded.bloom_filters("given_name")
-    assert filters.dtype == np.uint64 and filters.shape == (len(loaded), 512 // 64) and present.all()
+    bits = manifest.schema_.field("given_name").encoded_bits
+    assert filters.dtype == np.uint64 and filters.shape == (len(loaded), bits // 64) and present.all()
     _, postcode_present = loaded.bloom_filters("postcode")
     assert postcode_present.tolist() == [True, True, False, True, False]  # blank and ZZ99 are missing
     assert list(loaded.events().columns) == [
