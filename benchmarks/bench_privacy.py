@@ -3,16 +3,21 @@
     python benchmarks/bench_privacy.py                      # ≥ 40,000 records, every setting
     python benchmarks/bench_privacy.py --smoke              # a tiny run (CI)
     python benchmarks/bench_privacy.py --settings unhardened,default --no-link
+    python benchmarks/bench_privacy.py --attackers oracle --settings salt_year --json rows.json
+    python benchmarks/bench_privacy.py --no-audit --json link.json   # linkage only, every setting
 
 For each hardening setting (applied to the name fields; the other fields keep the default
 schema's hardening unless the setting says otherwise) the synthetic partnership's extracts
 are encoded under one key, pooled as the linker holds them, and attacked by ``dalink audit``
 with two attackers: the *public* one (dalink's shipped reference tables) and the *oracle*
-one (the synthetic generator's own name frequencies — the best-informed attacker possible).
-Printed side by side: the re-identification rate of each attack (records whose value the
-attack names correctly with confidence ≥ 0.5), the per-field Dice separation (mean Dice of
-true-match pairs minus that of random pairs: the linkage signal the hardening leaves) and
-the linkage F1 of ``dalink link`` against the truth (pairwise, records of one person).
+one (the synthetic generator's own name frequencies and the records' own birth-year
+distribution — the best-informed attacker possible). Printed side by side: the
+re-identification rate of each attack (records whose value the attack names correctly with
+confidence ≥ 0.5), the per-field Dice separation (mean Dice of true-match pairs minus that of
+random pairs: the linkage signal the hardening leaves) and the linkage F1 of ``dalink link``
+against the truth (pairwise, records of one person). With ``--json`` the rows are written
+after every setting. ``benchmarks/bench_privacy_curve.py`` turns the rows into the trade-off
+curve and picks the default on it.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ NAME_FIELDS = ("given_name", "middle_name", "family_name")
 
 FLIP = {"kind": "random_bit_flip", "probability": 0.02}
 SALT_YEAR = {"kind": "salt", "source": "birth_year"}
+SALT_DECADE = {"kind": "salt", "source": "birth_decade"}
 BALANCE = {"kind": "balance"}
 FOLD = {"kind": "xor_fold", "folds": 1}
 
@@ -50,14 +56,26 @@ FOLD = {"kind": "xor_fold", "folds": 1}
 SETTINGS: dict[str, object] = {
     "unhardened": "none",
     "default": None,
+    "flip_0.02": [FLIP],  # the v1 default (before 2026-12-03)
     "balance": [BALANCE, FLIP],
     "xor_fold": [FOLD, FLIP],
+    "flip_0.04": [{"kind": "random_bit_flip", "probability": 0.04}],
     "flip_0.05": [{"kind": "random_bit_flip", "probability": 0.05}],
+    "flip_0.06": [{"kind": "random_bit_flip", "probability": 0.06}],
     "flip_0.10": [{"kind": "random_bit_flip", "probability": 0.10}],
+    "flip_0.15": [{"kind": "random_bit_flip", "probability": 0.15}],
+    "flip_0.20": [{"kind": "random_bit_flip", "probability": 0.20}],
+    "flip_0.25": [{"kind": "random_bit_flip", "probability": 0.25}],
+    "flip_0.30": [{"kind": "random_bit_flip", "probability": 0.30}],
     "salt_year": [SALT_YEAR, FLIP],
+    "salt_decade": [SALT_DECADE, FLIP],
     "salt_year_balance": [SALT_YEAR, BALANCE, FLIP],
     "salt_year_flip_0.05": [SALT_YEAR, {"kind": "random_bit_flip", "probability": 0.05}],
+    "salt_year_flip_0.10": [SALT_YEAR, {"kind": "random_bit_flip", "probability": 0.10}],
     "salt_year_fold": [SALT_YEAR, FOLD, FLIP],
+    "salt_decade_fold": [SALT_DECADE, FOLD, FLIP],
+    "salt_sex_fold": [{"kind": "salt", "source": "sex"}, FOLD, FLIP],
+    "xor_fold_flip_0.10": [FOLD, {"kind": "random_bit_flip", "probability": 0.10}],
 }
 
 
@@ -72,8 +90,16 @@ def schema_for(setting: object) -> LinkageSchema:
     return parse_schema(data)
 
 
-def oracle_reference() -> ReferenceFrequencies:
-    """The generator's own name frequencies (every group, population-weighted)."""
+def oracle_reference(people: pd.DataFrame) -> ReferenceFrequencies:
+    """The generator's own name frequencies (every group, population-weighted) and the true
+    birth-year distribution of the records.
+
+    Birth years matter as much as names: salting by birth year spreads a name over the years
+    the attacker expects, so an attacker who assumes national births by year (1940–2010,
+    flat-ish) is weaker than one who knows that a domestic-abuse caseload is mostly aged 16–50.
+    The best-informed attacker knows the caseload's age profile (published survey figures
+    give it roughly), so the oracle takes it from the records themselves.
+    """
     from dalink.synth.names import family_name_pools, given_name_pools, load_area
 
     area = load_area("hertfordshire")
@@ -85,12 +111,19 @@ def oracle_reference() -> ReferenceFrequencies:
         share = area.group_shares.get(group, 0.0) * 0.5
         family_parts.append(pd.DataFrame({"name": pool.names, "weight": pool.probabilities * share}))
     public = default_reference_frequencies()
+    years = pd.to_datetime(people["date_of_birth"], errors="coerce").dt.year
+    weights = people["records"].astype(float) if "records" in people.columns else pd.Series(1.0, index=people.index)
+    birth_years = (
+        pd.DataFrame({"year": years, "weight": weights}).dropna().astype({"year": int})
+        .groupby("year", as_index=False)["weight"].sum()
+    )
+    birth_years = birth_years[birth_years["weight"] > 0]
     return ReferenceFrequencies(
         pd.concat(given_parts, ignore_index=True),
         pd.concat(family_parts, ignore_index=True),
-        public.birth_years,
+        birth_years,
         public.sex,
-        source="oracle: the synthetic generator's own name tables",
+        source="oracle: the synthetic generator's own name tables and the records' birth years",
     )
 
 
@@ -147,38 +180,40 @@ def dice_separation(packages: list, truth: pd.DataFrame, field: str, generator: 
     return float(dice(same[keep], following[keep]).mean() - dice(left_random[keep_random], right_random[keep_random]).mean())
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--smoke", action="store_true", help="tiny partnership, two settings, no linkage")
-    parser.add_argument("--people", type=int, default=20_000, help="people simulated (20,000 give ~45,000 records)")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated: " + ", ".join(SETTINGS))
-    parser.add_argument("--no-link", action="store_true", help="skip linkage (report Dice separation only)")
-    parser.add_argument("--no-oracle", action="store_true", help="only the public-tables attacker")
-    parser.add_argument("--json", type=Path, help="write all figures here")
-    arguments = parser.parse_args()
-    settings = arguments.settings.split(",")
-    people = arguments.people
-    if arguments.smoke:
-        people, settings, arguments.no_link = 600, ["unhardened", "default"], True
+def measure(
+    settings: list[str],
+    *,
+    people: int = 20_000,
+    seed: int = 1,
+    attackers: tuple[str, ...] = ("public", "oracle"),
+    linkage: bool = True,
+    json_path: Path | None = None,
+) -> tuple[list[dict[str, object]], list[str]]:
+    """Encode, attack and link one synthetic partnership under each setting, in order.
+
+    Returns one row of figures per setting and the attackers' names. With ``json_path`` the
+    rows are written after every setting, so a long run that is stopped keeps what it measured.
+    """
     unknown = [name for name in settings if name not in SETTINGS]
     if unknown:
-        parser.error(f"unknown setting(s): {', '.join(unknown)}")
+        raise ValueError(f"unknown setting(s): {', '.join(unknown)}")
     work = Path(tempfile.mkdtemp(prefix="dalink-bench-privacy-"))
     try:
         started = time.perf_counter()
-        partnership = synthesise(people=people, seed=arguments.seed)
+        partnership = synthesise(people=people, seed=seed)
         data_dir = write_partnership(work / "data", partnership)
         agencies = [agency for agency, extract in partnership.extracts.items() if len(extract)]
         truth = truth_frame(data_dir, agencies)
         person_truth = partnership.truth.astype({"record_id": str})
         print(f"synthetic partnership: {partnership.records} records, {people} people, {len(agencies)} agencies "
               f"({time.perf_counter() - started:.1f}s)")
-        attackers = {"public": default_reference_frequencies()}
-        if not arguments.no_oracle:
-            attackers["oracle"] = oracle_reference()
+        references = {}
+        if "public" in attackers:
+            references["public"] = default_reference_frequencies()
+        if "oracle" in attackers:
+            references["oracle"] = oracle_reference(partnership.people)
         generator = np.random.default_rng(0)
-        results = []
+        results: list[dict[str, object]] = []
         for setting in settings:
             schema = schema_for(SETTINGS[setting])
             package_dir = work / setting
@@ -189,8 +224,9 @@ def main() -> int:
                 encode_file(data_dir / f"{agency}.csv", path, agency=agency, key=KEY, schema=schema, today=TODAY)
                 paths.append(path)
             packages = [read_package(path) for path in paths]
-            row: dict[str, object] = {"setting": setting}
-            for attacker, reference in attackers.items():
+            row: dict[str, object] = {"setting": setting, "records": partnership.records, "people": people, "seed": seed,
+                                      "date": datetime.date.today().isoformat(), "oracle_birth_years": "records"}
+            for attacker, reference in references.items():
                 began = time.perf_counter()
                 report = audit_package(packages, reference, truth)
                 row[f"{attacker}_seconds"] = round(time.perf_counter() - began, 1)
@@ -199,7 +235,7 @@ def main() -> int:
                 row[f"{attacker}_worst"] = report.worst_identifying_reidentified_share
             for field in ("given_name", "family_name", "date_of_birth"):
                 row[f"dice_separation:{field}"] = dice_separation(packages, person_truth, field, generator)
-            if not arguments.no_link:
+            if linkage:
                 from dalink.match.linker import link
 
                 began = time.perf_counter()
@@ -207,13 +243,45 @@ def main() -> int:
                 row.update({f"link_{name}": value for name, value in pairwise_f1(linked.entities, person_truth).items()})
                 row["link_seconds"] = round(time.perf_counter() - began, 1)
             results.append(row)
-            _print_row(row, attackers)
+            _print_row(row, list(references))
+            if json_path is not None:
+                json_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
             shutil.rmtree(package_dir, ignore_errors=True)
-        _print_table(results, attackers)
-        if arguments.json:
-            arguments.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+            shutil.rmtree(work / f"{setting}.linkage", ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return results, list(references)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="tiny partnership, two settings, no linkage")
+    parser.add_argument("--people", type=int, default=20_000, help="people simulated (20,000 give ~45,000 records)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated: " + ", ".join(SETTINGS))
+    parser.add_argument("--no-link", action="store_true", help="skip linkage (report Dice separation only)")
+    parser.add_argument("--no-oracle", action="store_true", help="only the public-tables attacker")
+    parser.add_argument("--attackers", default="public,oracle", help="comma-separated: public, oracle")
+    parser.add_argument("--no-audit", action="store_true", help="linkage only (every setting linked by one linker version)")
+    parser.add_argument("--json", type=Path, help="write all figures here (after every setting)")
+    arguments = parser.parse_args()
+    settings = arguments.settings.split(",")
+    people = arguments.people
+    if arguments.smoke:
+        people, settings, arguments.no_link = 600, ["unhardened", "default"], True
+    unknown = [name for name in settings if name not in SETTINGS]
+    if unknown:
+        parser.error(f"unknown setting(s): {', '.join(unknown)}")
+    attackers = tuple(name for name in arguments.attackers.split(",") if not (arguments.no_oracle and name == "oracle"))
+    if arguments.no_audit:
+        attackers = ()
+    elif not attackers or any(name not in ("public", "oracle") for name in attackers):
+        parser.error("--attackers takes public and/or oracle")
+    results, attackers = measure(
+        settings, people=people, seed=arguments.seed, attackers=attackers,
+        linkage=not arguments.no_link, json_path=arguments.json,
+    )
+    _print_table(results, attackers)
     return 0
 
 
@@ -221,7 +289,7 @@ def _fmt(value: object) -> str:
     return f"{value:.2%}" if isinstance(value, float) else "-"
 
 
-def _print_row(row: dict[str, object], attackers: dict) -> None:
+def _print_row(row: dict[str, object], attackers: list[str]) -> None:
     print(f"\n== {row['setting']}")
     for key, value in row.items():
         if ":" in key and not key.startswith("dice"):
@@ -233,7 +301,7 @@ def _print_row(row: dict[str, object], attackers: dict) -> None:
     sys.stdout.flush()
 
 
-def _print_table(results: list[dict[str, object]], attackers: dict) -> None:
+def _print_table(results: list[dict[str, object]], attackers: list[str]) -> None:
     print("\nre-identification rate on identifying fields (worst attack) vs linkage quality")
     header = f"{'setting':<22}" + "".join(f" {name + ' worst':>13}" for name in attackers)
     header += f" {'FA family':>10} {'PM family':>10} {'FA given':>9} {'PM given':>9} {'BK worst':>9}"

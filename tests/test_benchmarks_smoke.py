@@ -24,6 +24,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
         ("bench_synth.py", "records/s"),
         ("bench_linkage_bias.py", "recall spread"),
         ("bench_privacy.py", "unhardened"),
+        ("bench_privacy_curve.py", "chosen:"),
+        ("bench_privacy_clustering.py", "copies"),
         ("bench_report_accuracy.py", "victims"),
         ("bench_report_coverage.py", "victims"),
     ],
