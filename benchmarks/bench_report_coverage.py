@@ -18,6 +18,7 @@ with its match probability, independently, and takes connected components.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -64,14 +65,18 @@ def naive_intervals(linkage, replicates: int, seed: int) -> dict[str, Interval]:
     }
 
 
-def one_partnership(work_dir: str, people: int, seed: int, replicates: int) -> list[dict]:
+def one_partnership(
+    work_dir: str, people: int, seed: int, replicates: int, overrides: dict | None = None
+) -> list[dict]:
     partnership = linked_partnership(Path(work_dir), people=people, seed=seed)
     linkage = read_linkage(partnership.linkage_dir)
     observed = compute_measures(linkage.entities)
     started = time.perf_counter()
     methods = {
         "dalink": linkage_intervals(
-            linkage, config=UncertaintyConfig(replicates=replicates, random_state=seed), observed=observed
+            linkage,
+            config=UncertaintyConfig(replicates=replicates, random_state=seed, **(overrides or {})),
+            observed=observed,
         ).intervals,
         "naive": naive_intervals(linkage, min(replicates, 100), seed),
     }
@@ -111,6 +116,10 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, help="cache of linkages [default: a temporary directory]")
     parser.add_argument("--csv", type=Path, help="write every interval to this CSV")
     parser.add_argument("--smoke", action="store_true", help="3 partnerships of 400 persons, 30 replicates")
+    parser.add_argument(
+        "--uncertainty", type=json.loads, default=None, metavar="JSON",
+        help='UncertaintyConfig fields to override, e.g. \'{"shift_sd": 1.3}\' (for calibration seeds only)',
+    )
     arguments = parser.parse_args()
     if arguments.smoke:
         arguments.partnerships, arguments.people, arguments.replicates = 3, 400, 30
@@ -123,7 +132,9 @@ def main() -> None:
         rows: list[dict] = []
         with ProcessPoolExecutor(max_workers=arguments.jobs) as pool:
             futures = [
-                pool.submit(one_partnership, str(work_dir), arguments.people, seed, arguments.replicates)
+                pool.submit(
+                    one_partnership, str(work_dir), arguments.people, seed, arguments.replicates, arguments.uncertainty
+                )
                 for seed in seeds
             ]
             for done, future in enumerate(futures, 1):
