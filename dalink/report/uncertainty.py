@@ -92,7 +92,7 @@ class UncertaintyConfig(BaseModel):
         True, description="Add merges for matches the summary estimates blocking never scored."
     )
     certain_probability: float = Field(
-        0.999,
+        0.99998,
         gt=0.5,
         le=1.0,
         description="Links inside an entity at or above this probability are never re-drawn.",
