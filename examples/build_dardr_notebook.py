@@ -176,8 +176,9 @@ print(f"{len(reviews)} reviews, {2 * len(reviews)} subjects")""",
 
 No chronology without `requested_by` and `reason`; the request is logged before the result
 comes back. Each event carries the probability that its record is the subject's (the
-linkage's own model, subject against record) and says whether the record matched the subject
-directly or came in through the linkage.""",
+linkage's own model, subject against record). By default only records that match a subject
+directly are returned; `expand_entities=True` also brings in the records the linkage ties to
+them (marked `linked_by = linkage`), at some cost in precision.""",
     ),
     (
         "code",
