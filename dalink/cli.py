@@ -81,18 +81,12 @@ def main(verbose: int) -> None:
 
 def _parse_mapping(column_map: str | None, mappings: tuple[str, ...]) -> dict[str, str]:
     """Column mapping from a JSON file ``{"given_name": "Forename", ...}`` and ``--map std=theirs`` options."""
-    import json
-    from pathlib import Path
-
     from dalink.errors import InputFileError
 
     mapping: dict[str, str] = {}
     if column_map:
-        try:
-            loaded = json.loads(Path(column_map).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
-            raise InputFileError(f"{column_map}: cannot read the column mapping ({type(error).__name__})") from None
-        if not isinstance(loaded, dict) or not all(isinstance(v, str) for v in loaded.values()):
+        loaded = _read_json_object(column_map, "column mapping", InputFileError)
+        if not all(isinstance(v, str) for v in loaded.values()):
             raise InputFileError(f"{column_map}: a column mapping is a JSON object of standard name to column name")
         mapping.update(loaded)
     for item in mappings:
@@ -488,19 +482,19 @@ def report_command(
             click.echo(f"  {headline.title:45s} {headline.estimate:>8,}  (95% interval {headline.lower:,} to {headline.upper:,})")
 
 
-def _read_link_config(path: str) -> dict[str, Any]:
-    """A linker settings file: a JSON object of ``LinkConfig`` fields."""
+def _read_json_object(path: str, what: str, error: type[DalinkError] = DalinkError) -> dict[str, Any]:
+    """A JSON object from a file the user named, or ``error`` naming the file (never its content)."""
     import json
     from pathlib import Path
 
     try:
         loaded = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise DalinkError(f"{path}: no such settings file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DalinkError(f"{path}: cannot be read as JSON ({type(error).__name__})") from None
+        raise error(f"{path}: no such {what} file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as problem:
+        raise error(f"{path}: cannot read the {what} as JSON ({type(problem).__name__})") from None
     if not isinstance(loaded, dict):
-        raise DalinkError(f"{path}: expected a JSON object of linker settings")
+        raise error(f"{path}: the {what} must be a JSON object")
     return loaded
 
 
@@ -551,7 +545,7 @@ def link_command(
 
     from dalink.match.linker import LinkConfig, link
 
-    settings = _read_link_config(config_file) if config_file else {}
+    settings = _read_json_object(config_file, "settings") if config_file else {}
     overrides = {
         "match_threshold": threshold,
         "lsh": False if no_lsh else None,

@@ -31,6 +31,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,7 +45,7 @@ from dalink.chronology.audit_log import (
 )
 from dalink.chronology.matching import SubjectScores, match_subjects
 from dalink.chronology.request import ChronologyRequest
-from dalink.chronology.sources import LinkageSources, open_linkage, records_sha256
+from dalink.chronology.sources import LinkageSources, open_linkage
 from dalink.encode.package import EncodedPackage, read_package
 from dalink.errors import DalinkError, OutputExistsError
 
@@ -125,7 +126,7 @@ def write_csv_atomic(frame: pd.DataFrame, path: str | os.PathLike[str], *, overw
 
 def _audited(package: EncodedPackage) -> AuditedPackage:
     return AuditedPackage(
-        agency=package.agency, key_fingerprint=package.manifest.key_fingerprint, records_sha256=records_sha256(package)
+        agency=package.agency, key_fingerprint=package.manifest.key_fingerprint, records_sha256=package.records_sha256
     )
 
 
@@ -197,6 +198,17 @@ def assemble_events(
     return _sorted_events(events), pd.DataFrame(overview, columns=list(SUBJECT_COLUMNS))
 
 
+def _request_fields(request: ChronologyRequest, request_id: str, requested_at: datetime.datetime) -> dict[str, Any]:
+    """The audit-log fields every entry carries: who asked, why, when and as which operator."""
+    return {
+        "request_id": request_id,
+        "requested_at": requested_at,
+        "requested_by": request.requested_by,
+        "reason": request.reason,
+        "operator": current_operator(),
+    }
+
+
 def _failed_entry(
     linkage_dir: Path,
     request: ChronologyRequest,
@@ -211,11 +223,7 @@ def _failed_entry(
         logger.warning("chronology request failed before the linkage directory could be found; not logged")
         return
     entry = AuditEntry(
-        request_id=request_id,
-        requested_at=requested_at,
-        requested_by=request.requested_by,
-        reason=request.reason,
-        operator=current_operator(),
+        **_request_fields(request, request_id, requested_at),
         outcome="failed",
         failure=type(error).__name__,
         subjects=request.subjects,
@@ -267,11 +275,7 @@ def combined_chronology(
         _failed_entry(directory, request, request_id, requested_at, error, subject, sources)
         raise
     entry = AuditEntry(
-        request_id=request_id,
-        requested_at=requested_at,
-        requested_by=request.requested_by,
-        reason=request.reason,
-        operator=current_operator(),
+        **_request_fields(request, request_id, requested_at),
         outcome="returned",
         subjects=scores.subject_ids,
         subject_package=_audited(subject),

@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from dalink.encode.package import RECORDS_FILE, EncodedPackage, read_package
+from dalink.encode.package import EncodedPackage, read_package
 from dalink.errors import LinkageError, PackageError
 from dalink.match.model import FellegiSunter
 from dalink.match.outputs import INPUTS_FILE, LinkageInputs
@@ -49,11 +49,6 @@ class LinkageSources:
     model: FellegiSunter
     match_threshold: float
     packages: tuple[EncodedPackage, ...]
-
-
-def records_sha256(package: EncodedPackage) -> str:
-    """The SHA-256 of a package's records file (verified against the file by ``read_package``)."""
-    return package.manifest.files[RECORDS_FILE].sha256
 
 
 def read_inputs(linkage_dir: str | os.PathLike[str]) -> LinkageInputs | None:
@@ -185,7 +180,7 @@ def open_linkage(
         package = read_package(path)
         _check_against_subject(package, subject)
         expected = expected_sha256.get(package.agency)
-        if expected is not None and expected != records_sha256(package):
+        if expected is not None and expected != package.records_sha256:
             raise PackageError(
                 f"{package.path}: its records differ from those the linkage was made from "
                 f"({directory / INPUTS_FILE}); use the package that was linked"

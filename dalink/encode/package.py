@@ -92,6 +92,11 @@ class EncodedPackage:
     def agency(self) -> str:
         return self.manifest.agency
 
+    @property
+    def records_sha256(self) -> str:
+        """SHA-256 of the records file (verified against the file by ``read_package``): which exact records."""
+        return self.manifest.files[RECORDS_FILE].sha256
+
     def __len__(self) -> int:
         return self.table.num_rows
 

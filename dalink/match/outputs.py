@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict
 
 from dalink._version import __version__
-from dalink.encode.package import RECORDS_FILE, EncodedPackage
+from dalink.encode.package import EncodedPackage
 from dalink.match.blocking import Blocker
 from dalink.match.cluster import ClusterResult
 from dalink.match.load import RecordSet
@@ -57,7 +57,7 @@ def write_inputs(path: Path, packages: Sequence[EncodedPackage]) -> None:
             LinkageInput(
                 agency=package.agency,
                 path=str(Path(package.path).resolve()),
-                records_sha256=package.manifest.files[RECORDS_FILE].sha256,
+                records_sha256=package.records_sha256,
             )
             for package in packages
         )

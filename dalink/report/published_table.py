@@ -134,19 +134,7 @@ class PublishedTable:
             },
             index=pd.Index(labels, name=index_name),
         )
-        return cls(
-            name=name,
-            title=data.get("title", name),
-            kind=TableKind(data["kind"]),
-            frame=frame,
-            columns=columns,
-            total_row=bool(data.get("total_row", False)),
-            total_column=bool(data.get("total_column", False)),
-            zeros_disclosive=bool(data.get("zeros_disclosive", False)),
-            structural_zero_diagonal=bool(data.get("structural_zero_diagonal", False)),
-            index_name=index_name,
-            description=data.get("description", ""),
-        )
+        return cls._from_metadata(name, data, frame, columns, index_name)
 
     @classmethod
     def from_csv(cls, name: str, path: str | Path, metadata: dict[str, Any]) -> PublishedTable:
@@ -165,6 +153,13 @@ class PublishedTable:
             index=pd.Index([row[0] for row in body], name=header[0]),
             dtype=float,
         )
+        return cls._from_metadata(name, metadata, frame, columns, header[0])
+
+    @classmethod
+    def _from_metadata(
+        cls, name: str, metadata: dict[str, Any], frame: pd.DataFrame, columns: dict[str, ColumnRole], index_name: str
+    ) -> PublishedTable:
+        """A table from its values and the metadata ``measures.json`` keeps beside them."""
         return cls(
             name=name,
             title=metadata.get("title", name),
@@ -175,7 +170,7 @@ class PublishedTable:
             total_column=bool(metadata.get("total_column", False)),
             zeros_disclosive=bool(metadata.get("zeros_disclosive", False)),
             structural_zero_diagonal=bool(metadata.get("structural_zero_diagonal", False)),
-            index_name=header[0],
+            index_name=index_name,
             description=metadata.get("description", ""),
         )
 

@@ -22,7 +22,7 @@ from dardr_helpers import (  # noqa: F401 - linkage_dir and linked_partnership a
 from dalink.chronology import CHRONOLOGY_COLUMNS, combined_chronology, read_audit_log
 from dalink.chronology.chronology import DIRECT, THROUGH_LINKAGE
 from dalink.chronology.request import RequestRefused
-from dalink.chronology.sources import INPUTS_FILE, records_sha256
+from dalink.chronology.sources import INPUTS_FILE
 from dalink.encode.package import read_package
 from dalink.errors import LinkageError, PackageError
 from dalink.keys import PartnershipKey
@@ -141,7 +141,7 @@ def test_packages_come_from_inputs_json(linked_partnership: LinkedPartnership, l
     # the linker wrote inputs.json: agency, absolute path and records checksum of each package
     inputs = json.loads((linkage_dir / INPUTS_FILE).read_text())
     expected = {
-        read_package(path).agency: (str(path.resolve()), records_sha256(read_package(path)))
+        read_package(path).agency: (str(path.resolve()), read_package(path).records_sha256)
         for path in linked_partnership.packages
     }
     assert {item["agency"]: (item["path"], item["records_sha256"]) for item in inputs["packages"]} == expected
