@@ -209,6 +209,10 @@ def _field_filter_bytes(
     """Packed filters of one field (one row of bytes per record, zeros when missing) and the present mask."""
     values = clean[spec.name]
     present = values.notna().to_numpy()
+    width = spec.encoded_bits
+    packed = np.zeros((len(values), width // 8), dtype=np.uint8)
+    if not present.any():  # a field blank in every row (factorising no salted values would fail)
+        return packed, present
     salt_steps = [step for step in spec.hardening if isinstance(step, Salt)]
     if salt_steps:
         salts = [
@@ -224,8 +228,6 @@ def _field_filter_bytes(
     remaining = steps[first_random:]
     flip_only = len(remaining) == 1 and isinstance(remaining[0], RandomBitFlip)
     permutation_key = key.derive(f"permute/{spec.name}", 64)
-    width = spec.encoded_bits
-    packed = np.zeros((len(values), width // 8), dtype=np.uint8)
     present_rows = np.flatnonzero(present)
     field_seed = hardening.field_constant(key.derive("noise", 64), spec.name)
     chunk_rows = PACKED_ROW_CHUNK if flip_only or not remaining else ROW_CHUNK

@@ -69,6 +69,18 @@ def test_fast_path_equals_reference(variant: str, key: PartnershipKey) -> None:
                 assert len(expected[spec.name]) * 8 == spec.encoded_bits
 
 
+@pytest.mark.parametrize("variant", sorted(HARDENED_VARIANTS))
+def test_a_field_blank_in_every_row_encodes_as_missing(variant: str, key: PartnershipKey) -> None:
+    # a salted field with no value at all once crashed while factorising (value, salt) pairs
+    schema = schema_with(HARDENED_VARIANTS[variant])
+    records = [{**record, "middle_name": None, "postcode": None} for record in NORMALISED]
+    result = encode_frame(extract_of(records), agency="police", key=key, schema=schema, today=TODAY)
+    assert result.table.num_rows == len(records)
+    assert bloom_bytes(result.table, "middle_name") == [None] * len(records)
+    assert bloom_bytes(result.table, "postcode") == [None] * len(records)
+    assert None not in bloom_bytes(result.table, "given_name")
+
+
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=20)
 
 
