@@ -150,11 +150,22 @@ def _read_csv_with_arrow(text: str, delimiter: str) -> tuple[pd.DataFrame, list[
     return frame, [], table.num_rows, True
 
 
-def _clean_arrow_text(column: pa.ChunkedArray) -> np.ndarray:
-    """:func:`_clean_text` of an all-text column, done in Arrow: stripped text, None for blanks."""
+def _clean_arrow_text(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """:func:`_clean_text` of an all-text column, done in Arrow: stripped text, None for blanks.
+
+    Equal cells come back as one shared Python string. Why: extract columns repeat heavily
+    (sex, role, event type, dates, common names), so one object per distinct value rather
+    than per cell takes a third of the memory and time, and the normalisers' factorising
+    hashes each distinct string once (a ``str`` caches its hash).
+    """
     stripped = pc.utf8_trim_whitespace(column)
     cleaned = pc.if_else(pc.equal(stripped, ""), pa.scalar(None, pa.string()), stripped)
-    return cleaned.to_numpy(zero_copy_only=False)
+    if isinstance(cleaned, pa.ChunkedArray):
+        cleaned = cleaned.combine_chunks()
+    encoded = pc.dictionary_encode(cleaned)
+    distinct = np.empty(len(encoded.dictionary) + 1, dtype=object)  # the extra last slot is None
+    distinct[:-1] = encoded.dictionary.to_numpy(zero_copy_only=False)
+    return distinct[encoded.indices.fill_null(-1).to_numpy()]
 
 
 def _read_csv_with_csv_module(text: str, delimiter: str, source: str) -> tuple[pd.DataFrame, list[dict[str, object]], int]:
@@ -205,9 +216,7 @@ def _clean_text(column: pd.Series, *, all_text: bool = False) -> pd.Series:
     else:
         is_text = np.fromiter((isinstance(value, str) for value in values), dtype=bool, count=len(values))
     if is_text.all():
-        stripped = pc.utf8_trim_whitespace(pa.array(values, type=pa.string()))
-        cleaned = pc.if_else(pc.equal(stripped, ""), pa.scalar(None, pa.string()), stripped)
-        return pd.Series(cleaned.to_numpy(zero_copy_only=False), index=column.index, dtype=object)
+        return pd.Series(_clean_arrow_text(pa.array(values, type=pa.string())), index=column.index, dtype=object)
     cleaned = [
         (value.strip() or None) if text else (None if value is None or value != value else value)
         for value, text in zip(values, is_text)
