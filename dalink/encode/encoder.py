@@ -326,7 +326,10 @@ def encode_frame(
     for name in ("event_type", "local_authority", "role", "risk_level", "referring_agency"):
         columns[name] = pa.array(clean[name], type=pa.string())
     processes = parallel.worker_count(len(clean), workers)
-    tasks = [ColumnTask("field", index) for index in range(len(schema.fields))]
+    # fields with the most distinct values first: a worker that starts the longest job last
+    # leaves the other cores idle (postcodes are nearly unique per person, sex has a handful)
+    by_distinct = sorted(range(len(schema.fields)), key=lambda index: -clean[schema.fields[index].name].nunique())
+    tasks = [ColumnTask("field", index) for index in (by_distinct if processes > 1 else range(len(schema.fields)))]
     tasks += [ColumnTask("blocking_key", index) for index in range(len(schema.blocking_keys))]
     job = _column_job(clean, schema, key, seeds, advance if processes == 1 else None)
     results: dict[ColumnTask, ColumnResult] = {}
