@@ -237,6 +237,13 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise InputFileError(f"{path}: reading this file type needs an optional package ({error.name})") from None
     except (OSError, ValueError) as error:
         raise InputFileError(f"{path}: cannot be read ({type(error).__name__})") from None
+    for name in frame.columns:
+        # a whole-number column with blanks arrives as floats (1.0, NaN): keep its values whole,
+        # so an id or code reads "17" as it does from CSV, not "17.0"
+        if pd.api.types.is_float_dtype(frame[name]):
+            values = frame[name].dropna()
+            if np.isfinite(values).all() and (values % 1 == 0).all() and (values.abs() < 2**53).all():
+                frame[name] = frame[name].astype("Int64")
     frame = frame.astype(object).where(frame.notna(), None)
     frame.columns = [str(name).strip() for name in frame.columns]
     frame["row_number"] = range(1, len(frame) + 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 
@@ -151,6 +152,32 @@ def test_parquet_and_excel_inputs(tmp_path: Path, sample_csv: Path, key_file: Pa
         result = run("encode", str(tmp_path / name), "--agency", "police", "--key-file", str(key_file), "-o", str(output), "--quiet")
         assert result.exit_code == 0, result.output
         assert json.loads((output / "manifest.json").read_text())["counts"]["encoded"] == 5
+
+
+def test_typed_parquet_columns_read_as_csv_text_would(tmp_path: Path, key_file: Path) -> None:
+    # pandas writes whole numbers with blanks as floats; dates arrive as timestamps
+    frame = pd.DataFrame(
+        {
+            "record_id": [17.0, 18.0, None],
+            "given_name": ["Ann", "Bob", "Cat"],
+            "family_name": ["Smith", "Jones", "Li"],
+            "date_of_birth": pd.to_datetime(["1985-03-12", "1979-07-01", None]),
+            "event_date": [datetime.date(2024, 1, 1)] * 3,
+            "event_type": ["incident"] * 3,
+            "role": ["victim"] * 3,
+            "risk_level": [1.0, None, 2.5],
+        }
+    )
+    frame.to_parquet(tmp_path / "typed.parquet")
+    output = tmp_path / "typed.dalink"
+    result = run("encode", str(tmp_path / "typed.parquet"), "--agency", "police", "--key-file", str(key_file), "-o", str(output), "--quiet")
+    assert result.exit_code == 0, result.output
+    records = pd.read_parquet(output / "records.parquet")
+    assert records["record_id"].tolist() == ["17", "18"]
+    assert records["risk_level"].tolist() == ["1.0", None]  # not whole numbers: left as they are
+    assert records["bf_date_of_birth"].notna().all()
+    rejects = pd.read_csv(output / "rejects.csv")
+    assert rejects[["row_number", "column"]].values.tolist() == [[3, "record_id"]]
 
 
 def test_help_lists_options() -> None:
