@@ -304,7 +304,8 @@ def encode_frame(
     rejects = pd.concat([pd.DataFrame(extract.rejects, columns=REJECT_COLUMNS), row_rejects], ignore_index=True)
     rejects = rejects.sort_values("row_number", kind="stable").reset_index(drop=True)
 
-    clean = clean[keep].reset_index(drop=True)
+    # filtering a large object frame is slow, and most extracts have few or no rejects
+    clean = clean.reset_index(drop=True) if keep.all() else clean[keep].reset_index(drop=True)
     safe_accommodation = clean["event_type"].isin(schema.safe_accommodation_event_types)
     clean.loc[safe_accommodation, "postcode"] = None
 
@@ -328,7 +329,8 @@ def encode_frame(
     processes = parallel.worker_count(len(clean), workers)
     # fields with the most distinct values first: a worker that starts the longest job last
     # leaves the other cores idle (postcodes are nearly unique per person, sex has a handful)
-    by_distinct = sorted(range(len(schema.fields)), key=lambda index: -clean[schema.fields[index].name].nunique())
+    sample = clean.head(10_000)
+    by_distinct = sorted(range(len(schema.fields)), key=lambda index: -sample[schema.fields[index].name].nunique())
     tasks = [ColumnTask("field", index) for index in (by_distinct if processes > 1 else range(len(schema.fields)))]
     tasks += [ColumnTask("blocking_key", index) for index in range(len(schema.blocking_keys))]
     job = _column_job(clean, schema, key, seeds, advance if processes == 1 else None)

@@ -271,7 +271,17 @@ def read_extract(
     unknown = sorted(set(mapping) - set(STANDARD_COLUMNS))
     if unknown:
         raise InputFileError(f"{source}: column mapping names unknown standard column(s): {', '.join(unknown)}")
+    shared = sorted({name for name in mapping.values() if list(mapping.values()).count(name) > 1})
+    if shared:
+        raise InputFileError(f"{source}: column mapping maps several standard columns to: {', '.join(shared)}")
     renames = {agency_name: standard for standard, agency_name in mapping.items()}
+    clashes = sorted(
+        standard for agency_name, standard in renames.items() if standard != agency_name and standard in frame.columns
+    )
+    if clashes:
+        raise InputFileError(
+            f"{source}: the file already has column(s) {', '.join(clashes)}, which the column mapping maps another column to"
+        )
     missing_mapped = sorted(name for name in renames if name not in frame.columns)
     if missing_mapped:
         raise InputFileError(f"{source}: mapped column(s) not in the file: {', '.join(missing_mapped)}")
@@ -283,14 +293,15 @@ def read_extract(
         )
     if rows_read == 0:
         raise InputFileError(f"{source}: the file has a header but no data rows")
-    frame_columns = set(frame.columns)
+    # one new frame from arrays (selecting, copying and re-indexing a large object frame
+    # each cost as much as building it)
+    columns: dict[str, np.ndarray] = {}
     for name in STANDARD_COLUMNS:
         if name not in frame.columns:
-            frame[name] = None
-    rows = frame[[*STANDARD_COLUMNS, "row_number"]].copy()
-    for name in STANDARD_COLUMNS:
-        if cleaned and name in frame_columns:
-            continue  # the Arrow CSV reader cleaned every cell already
-        # columns the file lacks were filled with None above, so only read columns are all text
-        rows[name] = _clean_text(rows[name], all_text=is_csv and name in frame_columns)
-    return Extract(source=str(source), rows=rows.reset_index(drop=True), rejects=rejects, rows_read=rows_read)
+            columns[name] = np.full(len(frame), None, dtype=object)
+        elif cleaned:
+            columns[name] = frame[name].to_numpy(dtype=object)  # the Arrow CSV reader cleaned every cell
+        else:
+            columns[name] = _clean_text(frame[name], all_text=is_csv).to_numpy(dtype=object)
+    columns["row_number"] = frame["row_number"].to_numpy()
+    return Extract(source=str(source), rows=pd.DataFrame(columns), rejects=rejects, rows_read=rows_read)

@@ -68,6 +68,27 @@ def test_column_mapping(tmp_path: Path, sample_csv: Path, key_file: Path) -> Non
     assert result.exit_code == 0, result.output
 
 
+
+@pytest.mark.parametrize(
+    ("mappings", "expected"),
+    [
+        (["given_name=Forename"], "already has column(s) given_name"),
+        (["given_name=Forename", "middle_name=Forename"], "maps several standard columns to: Forename"),
+    ],
+)
+def test_column_mapping_clashes_fail_cleanly(tmp_path: Path, key_file: Path, mappings: list[str], expected: str) -> None:
+    source = tmp_path / "clash.csv"
+    source.write_text(
+        "record_id,given_name,Forename,family_name,date_of_birth,event_date,event_type,role\n"
+        "1,Ann,Anna,Smith,1985-03-12,2024-01-01,incident,victim\n"
+    )
+    output = tmp_path / "clash.dalink"
+    options = [option for mapping in mappings for option in ("--map", mapping)]
+    result = run("encode", str(source), "--agency", "police", "--key-file", str(key_file), "-o", str(output), "--quiet", *options)
+    assert result.exit_code != 0
+    assert expected in result.output and "Anna" not in result.output
+    assert not output.exists()
+
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
