@@ -7,6 +7,7 @@ no row is silently lost: every data row is either in ``rows`` or in ``rejects``.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
@@ -41,17 +42,22 @@ class Extract:
     rows_read: int = 0
 
 
-def _decode(raw: bytes, source: str) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252/latin-1, which every byte string decodes as."""
-    if not raw.strip():
+def _decode(raw: bytes, source: str) -> tuple[str, bytes | None]:
+    """UTF-8 (with or without BOM), else Windows-1252/latin-1, which every byte string decodes as.
+
+    Returns the text and, when the file is UTF-8, its bytes without the BOM (the text
+    encoded as UTF-8, without encoding it again).
+    """
+    if not raw or raw.isspace():  # (stops at the first other byte; strip() would copy the file)
         raise InputFileError(f"{source}: the file is empty")
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         try:
-            return raw.decode("cp1252")
+            return raw.decode("cp1252"), None
         except UnicodeDecodeError:
-            return raw.decode("latin-1")
+            return raw.decode("latin-1"), None
+    return text, raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw
 
 
 def _sniff_delimiter(header_line: str, source: str) -> str:
@@ -66,7 +72,7 @@ def _sniff_delimiter(header_line: str, source: str) -> str:
 
 def _first_line(text: str) -> str:
     """``text.lstrip("\r\n").splitlines()[0]`` without splitting a whole large file."""
-    if not text.strip():
+    if not text or text.isspace():
         return ""
     stripped = text.lstrip("\r\n")
     lines = stripped[:_FIRST_LINE_WINDOW].splitlines()
@@ -78,15 +84,17 @@ def _first_line(text: str) -> str:
 def _read_csv(path: Path) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool]:
     """Rows, rejects, rows read, and whether the cells are already cleaned (see :func:`_clean_text`)."""
     source = str(path)
-    text = _decode(path.read_bytes(), source)
+    text, utf8 = _decode(path.read_bytes(), source)
     delimiter = _sniff_delimiter(_first_line(text), source)
-    fast = _read_csv_with_arrow(text, delimiter)
+    fast = _read_csv_with_arrow(text, delimiter, utf8)
     if fast is not None:
         return fast
     return (*_read_csv_with_csv_module(text, delimiter, source), False)
 
 
-def _read_csv_with_arrow(text: str, delimiter: str) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool] | None:
+def _read_csv_with_arrow(
+    text: str, delimiter: str, utf8: bytes | None = None
+) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool] | None:
     """Arrow's multi-threaded CSV parser for the common, clean file; None hands the file to the csv module.
 
     Why: the csv module plus a DataFrame of Python lists is most of the time ``dalink
@@ -97,7 +105,7 @@ def _read_csv_with_arrow(text: str, delimiter: str) -> tuple[pd.DataFrame, list[
     (which become rejects) and lines of only whitespace. Cells come back as text exactly
     as the csv module gives them, then cleaned as :func:`_clean_text` cleans them (in
     Arrow, before any Python string exists); blank rows are dropped as the csv module's
-    reader drops them.
+    reader drops them. ``utf8`` is ``text`` as UTF-8 bytes, if the caller has them.
     """
     if not text or text[0] in "\r\n" or "\x00" in text:
         return None
@@ -111,7 +119,7 @@ def _read_csv_with_arrow(text: str, delimiter: str) -> tuple[pd.DataFrame, list[
     column_names = [f"column_{index}" for index in range(len(names))]
     try:
         table = pa_csv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            io.BytesIO(text.encode("utf-8") if utf8 is None else utf8),
             read_options=pa_csv.ReadOptions(column_names=column_names),
             parse_options=pa_csv.ParseOptions(
                 delimiter=delimiter,
@@ -133,21 +141,42 @@ def _read_csv_with_arrow(text: str, delimiter: str) -> tuple[pd.DataFrame, list[
     if table.num_rows == 0 or [table.column(name)[0].as_py() for name in column_names] != header:
         return None
     table = table.slice(1)
-    longest = max((pc.max(pc.utf8_length(table.column(name))).as_py() or 0 for name in column_names), default=0)
-    if longest > csv.field_size_limit():
-        return None
-    blank = None
+    limit = csv.field_size_limit()
     for name in column_names:
-        empty = pc.equal(pc.utf8_trim(table.column(name), characters=_PYTHON_WHITESPACE), "")
-        blank = empty if blank is None else pc.and_(blank, empty)
-    if blank is not None and pc.any(blank).as_py():
-        table = table.filter(pc.invert(blank))
+        # a cell has no more characters than bytes, so only a column with long cells is counted
+        if (pc.max(pc.binary_length(table.column(name))).as_py() or 0) > limit:
+            if (pc.max(pc.utf8_length(table.column(name))).as_py() or 0) > limit:
+                return None
+    table = _without_blank_rows(table, column_names)
     frame = pd.DataFrame(
         {name: _clean_arrow_text(table.column(column)) for name, column in zip(names, column_names)},
         columns=names,
+        copy=False,
     )
     frame["row_number"] = np.arange(1, table.num_rows + 1)
     return frame, [], table.num_rows, True
+
+
+def _blank(column: pa.ChunkedArray) -> np.ndarray:
+    """Which cells are empty once Python's whitespace is stripped."""
+    empty = pc.equal(pc.utf8_trim(column, characters=_PYTHON_WHITESPACE), "")
+    return np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _without_blank_rows(table: pa.Table, column_names: list[str]) -> pa.Table:
+    """``table`` without the rows whose every cell is blank (only rows with a blank first cell can be)."""
+    candidates = np.flatnonzero(_blank(table.column(column_names[0])))
+    if not len(candidates):
+        return table
+    subset = table.take(pa.array(candidates))
+    blank = np.ones(len(candidates), dtype=bool)
+    for name in column_names[1:]:
+        blank &= _blank(subset.column(name))
+    if not blank.any():
+        return table
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[candidates[blank]] = False
+    return table.filter(pa.array(keep))
 
 
 def _clean_arrow_text(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -304,4 +333,5 @@ def read_extract(
         else:
             columns[name] = _clean_text(frame[name], all_text=is_csv).to_numpy(dtype=object)
     columns["row_number"] = frame["row_number"].to_numpy()
-    return Extract(source=str(source), rows=pd.DataFrame(columns), rejects=rejects, rows_read=rows_read)
+    rows = pd.DataFrame(columns, copy=False)  # every array is new or from the discarded frame
+    return Extract(source=str(source), rows=rows, rejects=rejects, rows_read=rows_read)

@@ -201,9 +201,12 @@ def test_arrow_csv_reader_agrees_with_csv_module(header: str, terminator: str, b
     text = header + terminator + body
     delimiter = ";" if ";" in header else ","
     fast = extract._read_csv_with_arrow(text, delimiter)
+    from_bytes = extract._read_csv_with_arrow(text, delimiter, text.encode("utf-8"))
     if fast is None:
+        assert from_bytes is None
         return  # handed to the csv module: nothing to compare
     frame, rejects, rows_read, cleaned = fast
+    assert from_bytes is not None and from_bytes[0].equals(frame) and from_bytes[1:] == fast[1:]
     assert cleaned and rejects == []
     reference, reference_rejects, reference_rows = extract._read_csv_with_csv_module(text, delimiter, "test.csv")
     for column in reference.columns:
