@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dalink.encode import hardening, parallel
 from dalink.encode.blocking_keys import blocking_key_column
 from dalink.encode.bloom import FieldHasher, salt_value
 from dalink.encode.extract import Extract, read_extract
-from dalink.encode.normalise import normalise_series
+from dalink.encode.normalise import DistinctNormalised, normalise_distinct
 from dalink.encode.parallel import ColumnResult, ColumnTask
 from dalink.encode.package import REJECT_COLUMNS, Manifest, RowCounts, write_package
 from dalink.encode.schema import (
@@ -52,6 +53,7 @@ IDENTIFIER_KINDS = {
     "sex": "sex",
     "postcode": "postcode",
 }
+NORMALISED_KINDS = {**IDENTIFIER_KINDS, "event_date": "date_of_birth", "local_authority": "local_authority"}
 MAX_CODE_LENGTH = 60
 ROW_CHUNK = 20_000  # rows per step when hardening runs on unpacked bits
 PACKED_ROW_CHUNK = 200_000  # rows per step when only packed bytes are touched
@@ -80,70 +82,117 @@ class EncodingResult:
 class _RowRejector:
     """Collects the first problem of each row; a row with a problem is never encoded."""
 
-    def __init__(self, rows: pd.DataFrame) -> None:
-        self.reason = pd.Series(None, index=rows.index, dtype=object)
-        self.column = pd.Series(None, index=rows.index, dtype=object)
+    def __init__(self, count: int) -> None:
+        self.rejected = np.zeros(count, dtype=bool)
+        self.reason = np.full(count, None, dtype=object)
+        self.column = np.full(count, None, dtype=object)
 
-    def add(self, mask: pd.Series, column: str, reasons: pd.Series | str) -> None:
-        new = mask & self.reason.isna()
+    def add(self, mask: np.ndarray, column: str, reasons: np.ndarray | str) -> None:
+        new = np.asarray(mask, dtype=bool) & ~self.rejected
         if not new.any():
             return
+        self.rejected |= new
         self.column[new] = column
-        self.reason[new] = reasons[new] if isinstance(reasons, pd.Series) else reasons
-
-    @property
-    def rejected(self) -> pd.Series:
-        return self.reason.notna()
+        self.reason[new] = reasons[new] if isinstance(reasons, np.ndarray) else reasons
 
 
-def _code_column(values: pd.Series) -> pd.Series:
-    """Lower-case, snake-case text for event codes (event_type, role, risk_level, ...), per distinct value."""
+def _code_column(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Lower-case, snake-case text for event codes (event_type, role, risk_level, ...), per distinct value.
+
+    Returns the codes (``None`` where missing) and which rows hold a code longer than
+    :data:`MAX_CODE_LENGTH`.
+    """
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
     text = pd.Series(uniques, dtype=object).astype(str).str.strip().str.lower()
     text = text.str.replace(r"[\s\-]+", "_", regex=True)
     cleaned = np.append(text.where(text != "", None).to_numpy(dtype=object), None)
-    return pd.Series(cleaned[codes], index=values.index, dtype=object)
+    too_long = np.append((text.str.len() > MAX_CODE_LENGTH).to_numpy(dtype=bool), False)
+    return cleaned[codes], too_long[codes]
 
 
-def _validate_rows(rows: pd.DataFrame, today: datetime.date) -> tuple[pd.DataFrame, _RowRejector]:
-    """Normalise every column and note the first problem of each row."""
-    rejector = _RowRejector(rows)
-    clean = pd.DataFrame(index=rows.index)
+def _record_ids(values: pd.Series) -> np.ndarray:
+    """Record ids as text (``None`` where missing): an id read as a number becomes its digits."""
+    ids = values.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(ids, skipna=True) in ("string", "empty"):
+        return ids
+    return values.astype("string").astype(object).where(values.notna(), None).to_numpy(dtype=object)
 
-    record_id = rows["record_id"].astype("string")
-    rejector.add(record_id.isna() | (record_id == ""), "record_id", "record_id is missing")
-    rejector.add(record_id.str.len() > 100, "record_id", "record_id is longer than 100 characters")
-    duplicated = record_id.notna() & record_id.duplicated(keep=False)
+
+def _most_distinct_first(frame: pd.DataFrame, names: list[str]) -> list[str]:
+    """Column names by falling number of distinct values in the first 10,000 rows.
+
+    Why: work per column grows with its distinct values, and a worker that starts the
+    longest job last leaves the other cores idle (postcodes are nearly unique per person,
+    sex has a handful).
+    """
+    sample = frame.head(10_000)
+    return sorted(names, key=lambda name: -sample[name].nunique())
+
+
+def _normalise_columns(rows: pd.DataFrame, today: datetime.date, processes: int) -> dict[str, DistinctNormalised]:
+    """Every identifier and date column normalised, one column per job, by ``processes`` processes."""
+    names = list(NORMALISED_KINDS)
+    order = _most_distinct_first(rows, names) if processes > 1 else names
+
+    def job(name: str) -> DistinctNormalised:
+        return normalise_distinct(rows[name], NORMALISED_KINDS[name], today=today)
+
+    distinct = dict(parallel.run_tasks(order, job, processes))
+    return {name: distinct[name] for name in names}
+
+
+def _validate_rows(
+    rows: pd.DataFrame, today: datetime.date, processes: int = 1
+) -> tuple[pd.DataFrame, _RowRejector]:
+    """Normalise every column and note the first problem of each row.
+
+    Masks and reasons are worked out per distinct value and taken back to the rows with
+    numpy (a million-row extract would spend seconds in per-row pandas string methods).
+    """
+    normalised = _normalise_columns(rows, today, processes)
+    rejector = _RowRejector(len(rows))
+    clean: dict[str, np.ndarray] = {}
+
+    record_id = _record_ids(rows["record_id"])
+    present = pd.notna(record_id)
+    rejector.add(~present | (record_id == ""), "record_id", "record_id is missing")
+    lengths = pc.fill_null(pc.utf8_length(pa.array(record_id, type=pa.string())), 0).to_numpy()
+    rejector.add(lengths > 100, "record_id", "record_id is longer than 100 characters")
+    duplicated = present & pd.Series(record_id).duplicated(keep=False).to_numpy()
     rejector.add(duplicated, "record_id", "record_id is not unique in the file")
-    clean["record_id"] = record_id.astype(object)
+    clean["record_id"] = record_id
 
     for column in IDENTIFIER_COLUMNS:
-        result = normalise_series(rows[column], IDENTIFIER_KINDS[column], today=today)
-        rejector.add(result.problems.notna(), column, result.problems)
-        clean[column] = result.values
+        result = normalised[column]
+        rejector.add(result.has_problem(), column, result.row_problems())
+        clean[column] = result.row_values()
 
-    event_date = normalise_series(rows["event_date"], "date_of_birth", today=today)
-    reasons = event_date.problems.astype("string").str.replace("date of birth", "event date", regex=False)
-    rejector.add(event_date.problems.notna(), "event_date", reasons.astype(object))
-    rejector.add(event_date.values.isna() & event_date.problems.isna(), "event_date", "event date is missing")
-    clean["event_date"] = event_date.values
+    event_date = normalised["event_date"]
+    reasons = np.array(
+        [None if problem is None else problem.replace("date of birth", "event date") for problem in event_date.problems],
+        dtype=object,
+    )
+    rejector.add(event_date.has_problem(), "event_date", reasons[event_date.codes])
+    rejector.add(~event_date.has_value() & ~event_date.has_problem(), "event_date", "event date is missing")
+    clean["event_date"] = event_date.row_values()
 
-    local_authority = normalise_series(rows["local_authority"], "local_authority")
-    rejector.add(local_authority.problems.notna(), "local_authority", local_authority.problems)
-    clean["local_authority"] = local_authority.values
+    local_authority = normalised["local_authority"]
+    rejector.add(local_authority.has_problem(), "local_authority", local_authority.row_problems())
+    clean["local_authority"] = local_authority.row_values()
 
     for column in ("event_type", "role", "risk_level", "referring_agency"):
-        codes = _code_column(rows[column])
-        rejector.add(codes.str.len() > MAX_CODE_LENGTH, column, f"{column} is longer than {MAX_CODE_LENGTH} characters")
+        codes, too_long = _code_column(rows[column])
+        rejector.add(too_long, column, f"{column} is longer than {MAX_CODE_LENGTH} characters")
         clean[column] = codes
-    rejector.add(clean["event_type"].isna(), "event_type", "event_type is missing")
-    rejector.add(clean["role"].isna(), "role", "role is missing")
-    rejector.add(
-        clean["role"].notna() & ~clean["role"].isin(ROLES), "role", f"role is not one of {', '.join(ROLES)}"
+    rejector.add(pd.isna(clean["event_type"]), "event_type", "event_type is missing")
+    role = pd.Series(clean["role"])
+    rejector.add(role.isna().to_numpy(), "role", "role is missing")
+    rejector.add((role.notna() & ~role.isin(ROLES)).to_numpy(), "role", f"role is not one of {', '.join(ROLES)}")
+    no_identifiers = ~(
+        normalised["given_name"].has_value() | normalised["family_name"].has_value() | normalised["date_of_birth"].has_value()
     )
-    no_identifiers = clean[["given_name", "family_name", "date_of_birth"]].isna().all(axis=1)
     rejector.add(no_identifiers, "", "no given name, family name or date of birth to link on")
-    return clean, rejector
+    return pd.DataFrame(clean, index=rows.index, copy=False), rejector
 
 
 def _bits_after(bits: int, steps: list) -> int:
@@ -262,10 +311,10 @@ def _column_job(
     def job(task: ColumnTask) -> ColumnResult:
         if task.kind == "field":
             packed, present = _field_filter_bytes(clean, schema.fields[task.index], key, seeds, progress)
-            return ColumnResult(task, packed, present)
+            return ColumnResult(packed, present)
         column = blocking_key_column(clean, schema.blocking_keys[task.index], key)
         present = column.notna().to_numpy()
-        return ColumnResult(task, column.to_numpy(dtype=np.int64, na_value=0), present)
+        return ColumnResult(column.to_numpy(dtype=np.int64, na_value=0), present)
 
     return job
 
@@ -289,14 +338,14 @@ def encode_frame(
     today = today or datetime.date.today()
     started = time.perf_counter()
     rows = extract.rows
-    clean, rejector = _validate_rows(rows, today)
+    clean, rejector = _validate_rows(rows, today, parallel.worker_count(len(rows), workers))
     logger.info("validated %d rows in %.2fs", len(rows), time.perf_counter() - started)
 
     keep = ~rejector.rejected
     row_rejects = pd.DataFrame(
         {
-            "row_number": rows.loc[~keep, "row_number"],
-            "record_id": clean.loc[~keep, "record_id"],
+            "row_number": rows["row_number"].to_numpy()[~keep],
+            "record_id": clean["record_id"].to_numpy()[~keep],
             "column": rejector.column[~keep],
             "reason": rejector.reason[~keep],
         }
@@ -322,22 +371,20 @@ def encode_frame(
     seeds = hardening.record_seeds(key.derive("noise", 64), agency, clean["record_id"].tolist())
     columns: dict[str, pa.Array] = {
         "record_id": pa.array(clean["record_id"], type=pa.string()),
-        "event_date": pa.array(pd.to_datetime(clean["event_date"]).dt.date, type=pa.date32()),
+        "event_date": pa.array(pd.to_datetime(clean["event_date"]).to_numpy().astype("datetime64[D]"), type=pa.date32()),
     }
     for name in ("event_type", "local_authority", "role", "risk_level", "referring_agency"):
         columns[name] = pa.array(clean[name], type=pa.string())
     processes = parallel.worker_count(len(clean), workers)
-    # fields with the most distinct values first: a worker that starts the longest job last
-    # leaves the other cores idle (postcodes are nearly unique per person, sex has a handful)
-    sample = clean.head(10_000)
-    by_distinct = sorted(range(len(schema.fields)), key=lambda index: -sample[schema.fields[index].name].nunique())
-    tasks = [ColumnTask("field", index) for index in (by_distinct if processes > 1 else range(len(schema.fields)))]
+    field_names = [spec.name for spec in schema.fields]
+    ordered = _most_distinct_first(clean, field_names) if processes > 1 else field_names
+    tasks = [ColumnTask("field", field_names.index(name)) for name in ordered]
     tasks += [ColumnTask("blocking_key", index) for index in range(len(schema.blocking_keys))]
     job = _column_job(clean, schema, key, seeds, advance if processes == 1 else None)
     results: dict[ColumnTask, ColumnResult] = {}
-    for result in parallel.run_columns(tasks, job, processes):
-        results[result.task] = result
-        if result.task.kind == "field":
+    for task, result in parallel.run_tasks(tasks, job, processes):
+        results[task] = result
+        if task.kind == "field":
             # rows without the field count as done; with workers, the whole field arrives at once
             advance(len(clean) if processes > 1 else int((~result.present).sum()))
     logger.info("encoded fields with %d process(es) in %.2fs", processes, time.perf_counter() - started)

@@ -50,9 +50,11 @@ from dalink.encode.sex import normalise_sex
 from dalink.errors import InvalidValue
 
 __all__ = [
+    "DistinctNormalised",
     "NormalisedColumn",
     "canonical_given_name",
     "normalise_date_of_birth",
+    "normalise_distinct",
     "normalise_local_authority",
     "normalise_name",
     "normalise_postcode",
@@ -214,6 +216,58 @@ _SERIES_NORMALISERS: dict[str, Callable[[object], object]] = {
 _FAST_PATHS: dict[str, Callable[[object], object]] = {"name": _fast_name, "postcode": _fast_postcode}
 
 
+@dataclass(frozen=True, eq=False)
+class DistinctNormalised:
+    """A column normalised per distinct value: ``values[codes]`` and ``problems[codes]`` per row.
+
+    The last slot of ``values`` and ``problems`` is the answer for a missing raw value (code
+    -1). Why: this is the compact form of a :class:`NormalisedColumn` (one string per
+    distinct value, not per row), cheap to send back from a worker process.
+    """
+
+    codes: np.ndarray
+    values: np.ndarray
+    problems: np.ndarray
+
+    def row_values(self) -> np.ndarray:
+        return self.values[self.codes]
+
+    def row_problems(self) -> np.ndarray:
+        return self.problems[self.codes]
+
+    def has_value(self) -> np.ndarray:
+        """Rows with a usable normalised value."""
+        return pd.notna(self.values)[self.codes]
+
+    def has_problem(self) -> np.ndarray:
+        """Rows whose value was rejected."""
+        return pd.notna(self.problems)[self.codes]
+
+    def column(self, index: pd.Index, name: object = None) -> NormalisedColumn:
+        values = pd.Series(self.values[self.codes], index=index, name=name, dtype=object)
+        problems = pd.Series(self.problems[self.codes], index=index, name=name, dtype=object)
+        return NormalisedColumn(values=values, problems=problems)
+
+
+def normalise_distinct(
+    series: pd.Series, kind: IdentifierKind, *, today: datetime.date | None = None
+) -> DistinctNormalised:
+    """:func:`normalise_series` in its compact form (see :class:`DistinctNormalised`)."""
+    if kind not in _SERIES_NORMALISERS and kind != "date_of_birth":
+        raise ValueError(f"unknown identifier kind {kind!r}")
+    reference_day = today if today is not None else datetime.date.today()
+    codes, uniques = _distinct_values(series)
+    results, problems = _normalise_distinct(uniques, kind, reference_day)
+    result_array = np.empty(len(uniques) + 1, dtype=object)
+    result_array[: len(uniques)] = results
+    problem_array = np.empty(len(uniques) + 1, dtype=object)
+    problem_array[: len(uniques)] = problems
+    if logger.isEnabledFor(logging.DEBUG):
+        invalid = sum(problem is not None for problem in problems)
+        logger.debug("normalised %d %s values (%d distinct, %d invalid)", len(series), kind, len(uniques), invalid)
+    return DistinctNormalised(codes=np.asarray(codes), values=result_array, problems=problem_array)
+
+
 def normalise_series(
     series: pd.Series, kind: IdentifierKind, *, today: datetime.date | None = None
 ) -> NormalisedColumn:
@@ -224,19 +278,4 @@ def normalise_series(
     results back by position is what makes encoding fast. Dates of birth come back as ISO
     strings ("1985-03-12") so every identifier reaches the tokeniser as text.
     """
-    if kind not in _SERIES_NORMALISERS and kind != "date_of_birth":
-        raise ValueError(f"unknown identifier kind {kind!r}")
-    reference_day = today if today is not None else datetime.date.today()
-    codes, uniques = _distinct_values(series)
-    results, problems = _normalise_distinct(uniques, kind, reference_day)
-    # One extra slot holds the answer for missing raw values: code -1 picks the last slot.
-    result_array = np.empty(len(uniques) + 1, dtype=object)
-    result_array[: len(uniques)] = results
-    problem_array = np.empty(len(uniques) + 1, dtype=object)
-    problem_array[: len(uniques)] = problems
-    values = pd.Series(result_array[codes], index=series.index, name=series.name, dtype=object)
-    reasons = pd.Series(problem_array[codes], index=series.index, name=series.name, dtype=object)
-    if logger.isEnabledFor(logging.DEBUG):
-        invalid = sum(problem is not None for problem in problems)
-        logger.debug("normalised %d %s values (%d distinct, %d invalid)", len(series), kind, len(uniques), invalid)
-    return NormalisedColumn(values=values, problems=reasons)
+    return normalise_distinct(series, kind, today=today).column(series.index, series.name)

@@ -1,25 +1,29 @@
-"""Encode the fields and blocking keys of one extract in several worker processes.
+"""Encode an extract in several worker processes, by column.
 
-Why by column rather than by row chunk: each field's Bloom filters and each blocking key
-are computed from whole columns, once per distinct value, with per-record noise seeded by
-the record alone. A worker that computes a whole column therefore runs exactly the code a
-single process runs, so the output is byte-identical whatever the number of workers, and
-no distinct value is hashed twice (row chunks would re-hash the common names in every
-chunk).
+Two rounds of column jobs: first each identifier and date column is normalised (one job
+per column), then each field's Bloom filters and each blocking key are built (one job per
+output column). Why by column rather than by row chunk: both rounds work once per
+distinct value, and per-record noise is seeded by the record alone, so a worker that
+handles a whole column runs exactly the code a single process runs; the output is
+byte-identical whatever the number of workers, and no distinct value is normalised or
+hashed twice (row chunks would redo the common names in every chunk: tried, and slower
+at a million rows).
 
-Workers are forked, so they inherit the validated frame without copying or pickling it;
-they use numpy, pandas and hashlib only (no Arrow threads, which do not survive a fork),
-and send back plain numpy arrays. Where ``fork`` is unavailable (Windows, or a
-``spawn``-only platform) everything runs in the calling process.
+Workers are forked, so they inherit the extract without copying or pickling it; they use
+numpy, pandas and hashlib only (no Arrow threads, which do not survive a fork), and send
+back numpy arrays (normalised columns as codes into their distinct values). Where
+``fork`` is unavailable (Windows, or a ``spawn``-only platform) everything runs in the
+calling process.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -39,17 +43,19 @@ class ColumnTask:
 class ColumnResult:
     """A computed column as numpy arrays: ``values`` (uint8 packed rows or int64) and ``present``."""
 
-    task: ColumnTask
     values: np.ndarray
     present: np.ndarray
 
 
+Task = TypeVar("Task", bound=Hashable)
+Result = TypeVar("Result")
+
 # The job of the current run, set in the parent before the pool forks; workers read it.
-_job: Callable[[ColumnTask], ColumnResult] | None = None
+_job: Callable[[Any], Any] | None = None
 
 
-def _run(task: ColumnTask) -> ColumnResult:
-    if _job is None:  # pragma: no cover - only if a worker was not forked from run_columns
+def _run(task: Any) -> Any:
+    if _job is None:  # pragma: no cover - only if a worker was not forked from run_tasks
         raise RuntimeError("encoding worker started without a job")
     return _job(task)
 
@@ -70,21 +76,22 @@ def worker_count(rows: int, requested: int | None) -> int:
     return max(1, min(cores, rows // MINIMUM_ROWS_PER_WORKER))
 
 
-def run_columns(
-    tasks: Sequence[ColumnTask], job: Callable[[ColumnTask], ColumnResult], workers: int
-) -> Iterator[ColumnResult]:
-    """Results of ``job`` for every task, in completion order, computed by ``workers`` processes."""
+def run_tasks(tasks: Sequence[Task], job: Callable[[Task], Result], workers: int) -> Iterator[tuple[Task, Result]]:
+    """``(task, job(task))`` for every task, in completion order, computed by ``workers`` processes.
+
+    Tasks are started in the order given, so put the longest first.
+    """
     global _job
     if workers <= 1 or len(tasks) <= 1:
         for task in tasks:
-            yield job(task)
+            yield task, job(task)
         return
     _job = job
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
-            futures = [pool.submit(_run, task) for task in tasks]
+            futures = {pool.submit(_run, task): task for task in tasks}
             for future in as_completed(futures):
-                yield future.result()
+                yield futures[future], future.result()
     finally:
         _job = None
