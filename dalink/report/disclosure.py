@@ -147,6 +147,7 @@ def protect_table(
         list(range(len(column_labels))),
         total_row=total_row,
         total_column=total_column,
+        structural_zero_diagonal=structural_zero_diagonal,
     )
     values = np.array([raw[row, column] for row, column in grid.cells], dtype=np.int64)
     row_labels = list(frame.index)
@@ -294,6 +295,7 @@ def check_table(table: PublishedTable, rules: DisclosureRules) -> list[Disclosur
         count_positions,
         total_row=table.total_row and bool(labels) and labels[-1] == TOTAL_LABEL,
         total_column=table.total_column and TOTAL_LABEL in column_labels,
+        structural_zero_diagonal=table.structural_zero_diagonal,
     )
     matrix = frame.to_numpy(dtype=float)
     suppressed = np.array([np.isnan(matrix[row, column]) for row, column in grid.cells], dtype=bool)

@@ -33,6 +33,7 @@ def _grid(
     *,
     total_row: bool,
     total_column: bool,
+    structural_zero_diagonal: bool = False,
 ) -> _Grid:
     cells = [(row, column) for row in range(len(row_labels)) for column in count_columns]
     position = {cell: index for index, cell in enumerate(cells)}
@@ -73,7 +74,36 @@ def _grid(
                 members = [((row, column), 1.0) for column in interior]
                 relation([*members, ((row, total_column_position), -1.0)])
     matrix = np.array(relations) if relations else np.zeros((0, len(cells)))
-    return _Grid(cells=cells, is_total=is_total, relations=matrix)
+    structural = np.array(
+        [
+            structural_zero_diagonal and row_labels[row] == column_labels[column] != TOTAL_LABEL
+            for row, column in cells
+        ],
+        dtype=bool,
+    )
+    return _Grid(cells=cells, is_total=is_total, relations=_without_structure(matrix, structural))
+
+
+def _without_structure(relations: np.ndarray, structural: np.ndarray) -> np.ndarray:
+    """The relations that say something about the data, not only about the table's shape.
+
+    A structurally zero cell adds nothing to a relation, and a relation left with one cell
+    forces that cell to zero whatever the data (a total over one area's impossible moves to
+    itself, or over no areas at all), so that cell is structural too. Why: otherwise such
+    cells count as "worked out from published cells" and no withholding can hide them.
+    """
+    relations = relations.copy()
+    relations[:, structural] = 0.0
+    while relations.shape[0]:
+        members = (np.abs(relations) > 0).sum(axis=1)
+        single = members == 1
+        if not single.any():
+            break
+        forced = (np.abs(relations[single]) > 0).any(axis=0)
+        relations[:, forced] = 0.0
+        relations = relations[~single]
+    members = (np.abs(relations) > 0).sum(axis=1) if relations.shape[0] else np.zeros(0, dtype=int)
+    return relations[members >= 2]
 
 
 def recoverable_cells(relations: np.ndarray, suppressed: np.ndarray) -> np.ndarray:
