@@ -221,9 +221,12 @@ def demo(output: str, people: int, seed: int, quiet: bool) -> None:
         measure = result.headline.get(name, {})
         truth = result.truth.get(name)
         truth_text = f"  (synthetic truth {truth})" if truth is not None else ""
-        click.echo(
-            f"  {label}: {measure.get('estimate')} (95% interval {measure.get('lower')}-{measure.get('upper')}){truth_text}"
-        )
+        if measure.get("estimate") is None:  # withheld by disclosure control (a small count)
+            click.echo(f"  {label}: [c] (withheld: fewer than the report's threshold){truth_text}")
+        else:
+            click.echo(
+                f"  {label}: {measure['estimate']} (95% interval {measure.get('lower')}-{measure.get('upper')}){truth_text}"
+            )
     total = sum(result.timings.values())
     click.echo(f"done in {total:.0f} s: " + ", ".join(f"{stage} {seconds:.0f} s" for stage, seconds in result.timings.items()))
 

@@ -80,3 +80,11 @@ def test_a_failed_demo_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest
         run_demo(tmp_path / "demo", people=200)
     assert not (tmp_path / "demo").exists()
     assert demo_module.DEFAULT_PEOPLE >= 20_000
+
+
+def test_a_small_demo_prints_withheld_headlines_as_withheld(tmp_path: Path) -> None:
+    # 100 people: the hidden repeat victims fall below the disclosure threshold
+    result = CliRunner().invoke(main, ["demo", "-o", str(tmp_path / "demo"), "--people", "100", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "None" not in result.output
+    assert "[c] (withheld" in result.output
