@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -86,10 +87,65 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[dict[str, object]], int, b
     source = str(path)
     text, utf8 = _decode(path.read_bytes(), source)
     delimiter = _sniff_delimiter(_first_line(text), source)
+    return _read_csv_text(text, delimiter, source, utf8)
+
+
+def _read_csv_text(
+    text: str, delimiter: str, source: str, utf8: bytes | None = None
+) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool]:
+    """Arrow where it reads the file as the csv module would, else the csv module itself."""
     fast = _read_csv_with_arrow(text, delimiter, utf8)
+    if fast is None:
+        fast = _read_csv_around_ragged_rows(text, delimiter)
     if fast is not None:
         return fast
     return (*_read_csv_with_csv_module(text, delimiter, source), False)
+
+
+def _ragged_row(number: int, fields: int, width: int) -> dict[str, object]:
+    """The reject of a data row with the wrong number of fields."""
+    return {"row_number": number, "record_id": None, "column": "", "reason": f"row has {fields} fields but the header has {width}"}
+
+
+def _read_csv_around_ragged_rows(
+    text: str, delimiter: str
+) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool] | None:
+    """Arrow on the file without its ragged rows, which become rejects; None if that is not the problem.
+
+    Why: a few rows with a stray delimiter are common in agency extracts, and Arrow refuses
+    the whole file for one of them, which sent a million-row file to the csv module (twice
+    the time and memory). One pass of the csv module finds the ragged records and the lines
+    they span; Arrow reads the rest, and each row keeps the number the csv module gives it.
+    """
+    lines = list(io.StringIO(text, newline=""))
+    reader = csv.reader(iter(lines), delimiter=delimiter)
+    try:
+        width = len(next(reader))
+        rejects: list[dict[str, object]] = []
+        dropped = np.zeros(len(lines), dtype=bool)
+        kept_numbers: list[int] = []
+        number = 0
+        start = reader.line_num
+        for row in reader:
+            end = reader.line_num
+            if row and "".join(row).strip():  # blank lines are not records, as in the csv module reader
+                number += 1
+                if len(row) == width:
+                    kept_numbers.append(number)
+                else:
+                    rejects.append(_ragged_row(number, len(row), width))
+                    dropped[start:end] = True
+            start = end
+    except (StopIteration, csv.Error):
+        return None
+    if not rejects or not kept_numbers:
+        return None
+    fast = _read_csv_with_arrow("".join(itertools.compress(lines, ~dropped)), delimiter)
+    if fast is None or fast[2] != len(kept_numbers):
+        return None
+    frame = fast[0]
+    frame["row_number"] = np.asarray(kept_numbers, dtype=np.int64)
+    return frame, rejects, number, True
 
 
 def _read_csv_with_arrow(
@@ -214,15 +270,7 @@ def _read_csv_with_csv_module(text: str, delimiter: str, source: str) -> tuple[p
     records = [row for row in records if row and "".join(row).strip()]
     lengths = np.fromiter(map(len, records), dtype=np.int64, count=len(records))
     ragged = np.flatnonzero(lengths != width)
-    rejects: list[dict[str, object]] = [
-        {
-            "row_number": int(index) + 1,
-            "record_id": None,
-            "column": "",
-            "reason": f"row has {lengths[index]} fields but the header has {width}",
-        }
-        for index in ragged
-    ]
+    rejects = [_ragged_row(int(index) + 1, int(lengths[index]), width) for index in ragged]
     if len(ragged):
         keep = np.flatnonzero(lengths == width)
         good = [records[index] for index in keep]

@@ -217,6 +217,37 @@ def test_arrow_csv_reader_agrees_with_csv_module(header: str, terminator: str, b
     assert frame.equals(reference)
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    header=st.sampled_from(["h1,h2,h3", "a;b", " p , q ", "k"]),
+    terminator=st.sampled_from(["\n", "\r\n", "\r"]),
+    rows=st.lists(st.lists(st.sampled_from(["", "a", " b ", "é", '"x,y"', '"q\nr"', '""']), min_size=1, max_size=4), max_size=12),
+)
+def test_every_csv_reader_path_agrees_with_csv_module(header: str, terminator: str, rows: list[list[str]]) -> None:
+    """Whatever path reads a file (Arrow, Arrow around ragged rows, the csv module), rows and rejects match."""
+    delimiter = ";" if ";" in header else ","
+    text = terminator.join([header, *(delimiter.join(row) for row in rows)]) + terminator
+    frame, rejects, rows_read, cleaned = extract._read_csv_text(text, delimiter, "test.csv")
+    reference, reference_rejects, reference_rows = extract._read_csv_with_csv_module(text, delimiter, "test.csv")
+    if cleaned:
+        for column in reference.columns:
+            if column != "row_number":
+                reference[column] = extract._clean_text(reference[column], all_text=True)
+    assert (rejects, rows_read) == (reference_rejects, reference_rows)
+    assert list(frame.columns) == list(reference.columns)
+    assert frame.reset_index(drop=True).equals(reference.reset_index(drop=True))
+
+
+def test_ragged_rows_do_not_send_the_file_to_the_csv_module() -> None:
+    text = "h1,h2\n" + "a,b\n" * 5 + "c,d,e\n" + '"x\ny",z\n' + "f\n" + "g,h\n"
+    fast = extract._read_csv_around_ragged_rows(text, ",")
+    assert fast is not None
+    frame, rejects, rows_read, cleaned = fast
+    assert [reject["row_number"] for reject in rejects] == [6, 8] and rows_read == 9
+    assert frame["row_number"].tolist() == [1, 2, 3, 4, 5, 7, 9]
+    assert frame["h1"].tolist()[-2:] == ["x\ny", "g"]
+
+
 def test_ragged_and_nul_files_use_the_csv_module() -> None:
     assert extract._read_csv_with_arrow("a,b\n1,2,3\n", ",") is None
     assert extract._read_csv_with_arrow("a,b\n1,\x002\n", ",") is None
