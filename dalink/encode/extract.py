@@ -86,6 +86,9 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[dict[str, object]], int, b
     """Rows, rejects, rows read, and whether the cells are already cleaned (see :func:`_clean_text`)."""
     source = str(path)
     text, utf8 = _decode(path.read_bytes(), source)
+    # blank lines before the header (some exports start with one) are not the header
+    text = text.lstrip("\r\n")
+    utf8 = utf8.lstrip(b"\r\n") if utf8 is not None else None
     delimiter = _sniff_delimiter(_first_line(text), source)
     return _read_csv_text(text, delimiter, source, utf8)
 
@@ -157,8 +160,8 @@ def _read_csv_with_arrow(
     encode`` spends on a large extract. Arrow parses the same dialect (comma-style
     quoting with doubled quotes, quoted newlines); anything it might read differently is
     left to the reference reader: NUL characters, fields longer than the csv module's
-    limit, blank leading lines, duplicate or ragged headers, rows of the wrong width
-    (which become rejects) and lines of only whitespace. Cells come back as text exactly
+    limit, blank leading lines, duplicate headers and lines of only whitespace; rows of
+    the wrong width (rejects) go to :func:`_read_csv_around_ragged_rows` first. Cells come back as text exactly
     as the csv module gives them, then cleaned as :func:`_clean_text` cleans them (in
     Arrow, before any Python string exists); blank rows are dropped as the csv module's
     reader drops them. ``utf8`` is ``text`` as UTF-8 bytes, if the caller has them.

@@ -127,6 +127,8 @@ def test_whole_file_problems_fail_cleanly(tmp_path: Path, key_file: Path, conten
         (HEADER + ROW + ROW, 0, 2),  # duplicate record ids
         (HEADER + ROW.replace(b"01/02/1980", b"01/02/2090") + ROW.replace(b"A1", b"A2").replace(b"Ann", b"A" * 10000), 0, 2),
         (HEADER + ROW.replace(b"SG1 1AA", b"Q" * 40), 0, 1),
+        (b"\r\n\n" + HEADER + ROW, 1, 0),  # blank lines before the header
+        ("\ufeff".encode("utf-8") + b"\n" + HEADER + ROW, 1, 0),
     ],
 )
 def test_row_problems_are_rejected_with_reasons(
