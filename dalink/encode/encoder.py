@@ -338,6 +338,8 @@ def encode_frame(
     today = today or datetime.date.today()
     started = time.perf_counter()
     rows = extract.rows
+    if progress is not None:
+        progress(0, len(rows))  # show the bar while validating (its total becomes the rows kept)
     clean, rejector = _validate_rows(rows, today, parallel.worker_count(len(rows), workers))
     logger.info("validated %d rows in %.2fs", len(rows), time.perf_counter() - started)
 
