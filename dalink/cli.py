@@ -19,6 +19,7 @@ from dalink.demo import DEFAULT_PEOPLE
 from dalink.errors import DalinkError
 
 F = TypeVar("F", bound=Callable[..., Any])
+CHECK_ROWS_SHOWN = 20  # rejected rows listed by `dalink encode --check`
 
 
 def handle_errors(command: F) -> F:
@@ -113,7 +114,7 @@ def keygen(output: str) -> None:
 
 @main.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=False, dir_okay=False))
-@click.option("--agency", required=True, help="Agency name, e.g. police (letters, digits, - and _).")
+@click.option("--agency", help="Agency name, e.g. police (letters, digits, - and _).  [required unless --check]")
 @click.option(
     "--key-file",
     envvar="DALINK_KEY_FILE",
@@ -131,11 +132,17 @@ def keygen(output: str) -> None:
     default=None,
     help="Worker processes [default: one per core, up to 4; 1 for small extracts]. Output is identical for any number.",
 )
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Only read and validate the extract: print what would be encoded and rejected (row numbers "
+    "and reasons, never values). Needs no key and writes nothing.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @handle_errors
 def encode(
     input_path: str,
-    agency: str,
+    agency: str | None,
     key_file: str | None,
     output: str | None,
     schema_path: str | None,
@@ -143,15 +150,29 @@ def encode(
     mappings: tuple[str, ...],
     overwrite: bool,
     workers: int | None,
+    check: bool,
     quiet: bool,
 ) -> None:
     """Encode an agency extract (CSV, Parquet or Excel) into a package for the linker."""
-    from dalink.encode.encoder import encode_file
+    from dalink.encode.encoder import check_file, encode_file
     from dalink.encode.schema import default_schema, load_schema
     from dalink.keys import load_key
 
-    key = load_key(key_file)
     schema = load_schema(schema_path) if schema_path else default_schema()
+    if check:
+        result = check_file(input_path, schema=schema, column_mapping=_parse_mapping(column_map, mappings), workers=workers)
+        counts = result.counts
+        click.echo(f"{input_path}: would encode {counts.encoded} of {counts.rows_in} rows, reject {counts.rejected}")
+        _echo_rejected(counts.rejected_by_reason)
+        shown = result.rejects.head(CHECK_ROWS_SHOWN)
+        for row_number, column, reason in zip(shown["row_number"], shown["column"], shown["reason"]):
+            click.echo(f"  row {row_number}: {column + ': ' if column else ''}{reason}")
+        if counts.rejected > len(shown):
+            click.echo(f"  ... and {counts.rejected - len(shown)} more rejected rows")
+        return
+    if not agency:
+        raise click.UsageError("Missing option '--agency' (needed unless --check).")
+    key = load_key(key_file)
     target = output or f"{agency}.dalink"
     with TqdmProgress(f"encoding {agency}", enabled=not quiet) as progress:
         manifest = encode_file(
@@ -167,10 +188,14 @@ def encode(
         )
     counts = manifest.counts
     click.echo(f"{target}: encoded {counts.encoded} of {counts.rows_in} rows, rejected {counts.rejected}")
-    for reason, count in sorted(counts.rejected_by_reason.items(), key=lambda item: -item[1]):
-        click.echo(f"  rejected {count:>7}  {reason}")
+    _echo_rejected(counts.rejected_by_reason)
     if counts.rejected:
         click.echo(f"  row numbers and reasons: {target}/rejects.csv")
+
+
+def _echo_rejected(by_reason: dict[str, int]) -> None:
+    for reason, count in sorted(by_reason.items(), key=lambda item: -item[1]):
+        click.echo(f"  rejected {count:>7}  {reason}")
 
 
 @main.command()

@@ -10,7 +10,7 @@ import dalink
 
 PUBLIC = {
     "__version__", "PartnershipKey", "generate_key_file", "load_key", "LinkageSchema", "default_schema",
-    "load_schema", "encode_file", "encode_frame", "read_package", "LinkConfig", "link", "MeasureParameters",
+    "load_schema", "check_file", "encode_file", "encode_frame", "read_package", "LinkConfig", "link", "MeasureParameters",
     "compute_measures", "DisclosureRules", "build_report", "combined_chronology", "audit_package", "synthesise",
     "write_partnership", "run_demo", "DalinkError",
 }

@@ -70,13 +70,30 @@ class EncodingResult:
 
     @property
     def counts(self) -> RowCounts:
-        by_reason = self.rejects["reason"].value_counts().sort_index()
-        return RowCounts(
-            rows_in=self.rows_in,
-            encoded=self.table.num_rows,
-            rejected=len(self.rejects),
-            rejected_by_reason={str(reason): int(count) for reason, count in by_reason.items()},
-        )
+        return _row_counts(self.rows_in, self.table.num_rows, self.rejects)
+
+
+@dataclass(frozen=True)
+class EncodingCheck:
+    """What encoding an extract would do: the rejects, the rows read and the rows it would encode."""
+
+    rejects: pd.DataFrame
+    rows_in: int
+    encoded: int
+
+    @property
+    def counts(self) -> RowCounts:
+        return _row_counts(self.rows_in, self.encoded, self.rejects)
+
+
+def _row_counts(rows_in: int, encoded: int, rejects: pd.DataFrame) -> RowCounts:
+    by_reason = rejects["reason"].value_counts().sort_index()
+    return RowCounts(
+        rows_in=rows_in,
+        encoded=encoded,
+        rejected=len(rejects),
+        rejected_by_reason={str(reason): int(count) for reason, count in by_reason.items()},
+    )
 
 
 class _RowRejector:
@@ -319,6 +336,55 @@ def _column_job(
     return job
 
 
+def validate_extract(
+    extract: Extract,
+    *,
+    schema: LinkageSchema | None = None,
+    today: datetime.date | None = None,
+    workers: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows that would be encoded, normalised, and the rejects (row number, column, reason).
+
+    Needs no key: this is ``dalink encode --check``, and the first half of :func:`encode_frame`.
+    """
+    schema = schema or default_schema()
+    today = today or datetime.date.today()
+    started = time.perf_counter()
+    rows = extract.rows
+    clean, rejector = _validate_rows(rows, today, parallel.worker_count(len(rows), workers))
+    logger.info("validated %d rows in %.2fs", len(rows), time.perf_counter() - started)
+    keep = ~rejector.rejected
+    row_rejects = pd.DataFrame(
+        {
+            "row_number": rows["row_number"].to_numpy()[~keep],
+            "record_id": clean["record_id"].to_numpy()[~keep],
+            "column": rejector.column[~keep],
+            "reason": rejector.reason[~keep],
+        }
+    )
+    rejects = pd.concat([pd.DataFrame(extract.rejects, columns=REJECT_COLUMNS), row_rejects], ignore_index=True)
+    rejects = rejects.sort_values("row_number", kind="stable").reset_index(drop=True)
+    # filtering a large object frame is slow, and most extracts have few or no rejects
+    clean = clean.reset_index(drop=True) if keep.all() else clean[keep].reset_index(drop=True)
+    safe_accommodation = clean["event_type"].isin(schema.safe_accommodation_event_types)
+    clean.loc[safe_accommodation, "postcode"] = None
+    return clean, rejects
+
+
+def check_file(
+    input_path: str | os.PathLike[str],
+    *,
+    schema: LinkageSchema | None = None,
+    column_mapping: Mapping[str, str] | None = None,
+    today: datetime.date | None = None,
+    workers: int | None = None,
+) -> EncodingCheck:
+    """Read and validate an extract as ``encode_file`` would, without a key and writing nothing."""
+    extract = read_extract(input_path, column_mapping=column_mapping)
+    clean, rejects = validate_extract(extract, schema=schema, today=today, workers=workers)
+    return EncodingCheck(rejects=rejects, rows_in=extract.rows_read, encoded=len(clean))
+
+
 def encode_frame(
     extract: Extract,
     *,
@@ -337,28 +403,9 @@ def encode_frame(
     schema = schema or default_schema()
     today = today or datetime.date.today()
     started = time.perf_counter()
-    rows = extract.rows
     if progress is not None:
-        progress(0, len(rows))  # show the bar while validating (its total becomes the rows kept)
-    clean, rejector = _validate_rows(rows, today, parallel.worker_count(len(rows), workers))
-    logger.info("validated %d rows in %.2fs", len(rows), time.perf_counter() - started)
-
-    keep = ~rejector.rejected
-    row_rejects = pd.DataFrame(
-        {
-            "row_number": rows["row_number"].to_numpy()[~keep],
-            "record_id": clean["record_id"].to_numpy()[~keep],
-            "column": rejector.column[~keep],
-            "reason": rejector.reason[~keep],
-        }
-    )
-    rejects = pd.concat([pd.DataFrame(extract.rejects, columns=REJECT_COLUMNS), row_rejects], ignore_index=True)
-    rejects = rejects.sort_values("row_number", kind="stable").reset_index(drop=True)
-
-    # filtering a large object frame is slow, and most extracts have few or no rejects
-    clean = clean.reset_index(drop=True) if keep.all() else clean[keep].reset_index(drop=True)
-    safe_accommodation = clean["event_type"].isin(schema.safe_accommodation_event_types)
-    clean.loc[safe_accommodation, "postcode"] = None
+        progress(0, len(extract.rows))  # show the bar while validating (its total becomes the rows kept)
+    clean, rejects = validate_extract(extract, schema=schema, today=today, workers=workers)
 
     field_count = max(len(schema.fields), 1)
     done = 0

@@ -51,6 +51,34 @@ def test_no_identifier_or_key_leaks_anywhere(tmp_path: Path, sample_csv: Path, k
         assert field not in haystack
 
 
+def test_check_reports_what_encode_would_do_without_a_key(tmp_path: Path, key_file: Path) -> None:
+    source = write(
+        tmp_path / "messy.csv",
+        HEADER + ROW + ROW.replace(b"A1", b"A2").replace(b"01/02/1980", b"01/02/2090")
+        + ROW.replace(b"A1", b"A3").replace(b"victim", b"witness") + b"A4,Bo,,Li\n",
+    )
+    before = sorted(path.name for path in tmp_path.iterdir())
+    checked = CliRunner().invoke(main, ["encode", str(source), "--check"], env={"DALINK_KEY": "", "DALINK_KEY_FILE": ""})
+    assert checked.exit_code == 0, checked.output
+    assert sorted(path.name for path in tmp_path.iterdir()) == before, "--check writes nothing"
+    assert f"{source}: would encode 1 of 4 rows, reject 3" in checked.output
+    assert "row 2: date_of_birth: date of birth is in the future" in checked.output
+    assert "row 3: role:" in checked.output and "row 4: row has 4 fields" in checked.output
+    for value in ("Ann", "Smith", "SG1 1AA", "01/02/2090", "witness", "Bo", "Li,"):
+        assert value not in checked.output.replace("rows", "")
+    output = tmp_path / "messy.dalink"
+    encoded = run("encode", str(source), "--agency", "police", "--key-file", str(key_file), "-o", str(output), "--quiet")
+    counts = json.loads((output / "manifest.json").read_text())["counts"]
+    assert (counts["encoded"], counts["rejected"]) == (1, 3)
+    assert "encoded 1 of 4 rows, rejected 3" in encoded.output
+
+
+def test_agency_is_required_unless_checking(tmp_path: Path, sample_csv: Path, key_file: Path) -> None:
+    result = CliRunner().invoke(main, ["encode", str(sample_csv), "--key-file", str(key_file)])
+    assert result.exit_code == 2 and "--agency" in result.output
+    assert not list(tmp_path.glob("*.dalink"))
+
+
 def test_key_from_environment(tmp_path: Path, sample_csv: Path) -> None:
     result = run("encode", str(sample_csv), "--agency", "police", "-o", str(tmp_path / "x.dalink"), "--quiet",
                  env={"DALINK_KEY": TEST_SECRET.hex(), "DALINK_KEY_FILE": ""})
