@@ -8,6 +8,7 @@ no row is silently lost: every data row is either in ``rows`` or in ``rejects``.
 from __future__ import annotations
 
 import codecs
+import collections
 import csv
 import io
 import itertools
@@ -107,7 +108,8 @@ def _read_csv_text(
 
 def _ragged_row(number: int, fields: int, width: int) -> dict[str, object]:
     """The reject of a data row with the wrong number of fields."""
-    return {"row_number": number, "record_id": None, "column": "", "reason": f"row has {fields} fields but the header has {width}"}
+    reason = f"row has {fields} fields but the header has {width}"
+    return {"row_number": number, "record_id": None, "column": "", "reason": reason}
 
 
 def _read_csv_around_ragged_rows(
@@ -161,10 +163,11 @@ def _read_csv_with_arrow(
     quoting with doubled quotes, quoted newlines); anything it might read differently is
     left to the reference reader: NUL characters, fields longer than the csv module's
     limit, blank leading lines, duplicate headers and lines of only whitespace; rows of
-    the wrong width (rejects) go to :func:`_read_csv_around_ragged_rows` first. Cells come back as text exactly
-    as the csv module gives them, then cleaned as :func:`_clean_text` cleans them (in
-    Arrow, before any Python string exists); blank rows are dropped as the csv module's
-    reader drops them. ``utf8`` is ``text`` as UTF-8 bytes, if the caller has them.
+    the wrong width (rejects) go to :func:`_read_csv_around_ragged_rows` first. Cells come
+    back as text exactly as the csv module gives them, then cleaned as :func:`_clean_text`
+    cleans them (in Arrow, before any Python string exists); blank rows are dropped as the
+    csv module's reader drops them. ``utf8`` is ``text`` as UTF-8 bytes, if the caller has
+    them.
     """
     if not text or text[0] in "\r\n" or "\x00" in text:
         return None
@@ -351,7 +354,7 @@ def read_extract(
     unknown = sorted(set(mapping) - set(STANDARD_COLUMNS))
     if unknown:
         raise InputFileError(f"{source}: column mapping names unknown standard column(s): {', '.join(unknown)}")
-    shared = sorted({name for name in mapping.values() if list(mapping.values()).count(name) > 1})
+    shared = sorted(name for name, count in collections.Counter(mapping.values()).items() if count > 1)
     if shared:
         raise InputFileError(f"{source}: column mapping maps several standard columns to: {', '.join(shared)}")
     renames = {agency_name: standard for standard, agency_name in mapping.items()}

@@ -244,8 +244,8 @@ class DistinctNormalised:
         return pd.notna(self.problems)[self.codes]
 
     def column(self, index: pd.Index, name: object = None) -> NormalisedColumn:
-        values = pd.Series(self.values[self.codes], index=index, name=name, dtype=object)
-        problems = pd.Series(self.problems[self.codes], index=index, name=name, dtype=object)
+        values = pd.Series(self.row_values(), index=index, name=name, dtype=object)
+        problems = pd.Series(self.row_problems(), index=index, name=name, dtype=object)
         return NormalisedColumn(values=values, problems=problems)
 
 

@@ -151,15 +151,7 @@ def protect_table(
     )
     values = np.array([raw[row, column] for row, column in grid.cells], dtype=np.int64)
     row_labels = list(frame.index)
-    structural = np.array(
-        [
-            structural_zero_diagonal
-            and row_labels[row] == column_labels[column]
-            and row_labels[row] != TOTAL_LABEL
-            for row, column in grid.cells
-        ],
-        dtype=bool,
-    )
+    structural = grid.structural
     if (values[structural] != 0).any():
         raise ReportError(f"table {name}: a cell declared structurally zero is not zero")
     keep = set(keep_published)

@@ -22,6 +22,7 @@ class _Grid:
 
     cells: list[tuple[int, int]]  # (row position, column position) per variable
     is_total: np.ndarray  # bool per variable
+    structural: np.ndarray  # bool per variable: zero by the table's definition (a move to the same area)
     relations: np.ndarray  # (relations, variables) coefficients; each row sums to 0
 
 
@@ -81,7 +82,8 @@ def _grid(
         ],
         dtype=bool,
     )
-    return _Grid(cells=cells, is_total=is_total, relations=_without_structure(matrix, structural))
+    relations_about_data = _without_structure(matrix, structural)
+    return _Grid(cells=cells, is_total=is_total, structural=structural, relations=relations_about_data)
 
 
 def _without_structure(relations: np.ndarray, structural: np.ndarray) -> np.ndarray:
@@ -102,8 +104,7 @@ def _without_structure(relations: np.ndarray, structural: np.ndarray) -> np.ndar
         forced = (np.abs(relations[single]) > 0).any(axis=0)
         relations[:, forced] = 0.0
         relations = relations[~single]
-    members = (np.abs(relations) > 0).sum(axis=1) if relations.shape[0] else np.zeros(0, dtype=int)
-    return relations[members >= 2]
+    return relations[(np.abs(relations) > 0).sum(axis=1) >= 2]
 
 
 def recoverable_cells(relations: np.ndarray, suppressed: np.ndarray) -> np.ndarray:
