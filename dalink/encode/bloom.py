@@ -15,7 +15,7 @@ encoded once and copied to every row holding them.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -85,13 +85,10 @@ class FieldHasher:
             table[row] = self.positions(token)
         return table
 
-    def matrix(self, values: Sequence[str], salts: Sequence[str | None] | None = None) -> np.ndarray:
-        """A boolean matrix, one row per value (values must not be missing).
-
-        Tokens are built per kind for all values at once (:func:`token_groups`), distinct
-        tokens hashed once, and the bits scattered with one vectorised assignment per kind.
-        """
-        matrix = np.zeros((len(values), self.spec.bits), dtype=bool)
+    def _coded_groups(
+        self, values: Sequence[str], salts: Sequence[str | None] | None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per token kind: (owners, codes into the distinct tokens, the distinct tokens' positions)."""
         for group in token_groups(values, self.spec):
             if not group.texts:
                 continue
@@ -104,8 +101,42 @@ class FieldHasher:
                 ]
                 prefix = ""
             token_codes, distinct_texts = pd.factorize(np.asarray(texts, dtype=object))
-            table = self.position_table([prefix + text for text in distinct_texts])
+            yield group.owners, token_codes, self.position_table([prefix + text for text in distinct_texts])
+
+    def matrix(self, values: Sequence[str], salts: Sequence[str | None] | None = None) -> np.ndarray:
+        """A boolean matrix, one row per value (values must not be missing).
+
+        Tokens are built per kind for all values at once (:func:`token_groups`), distinct
+        tokens hashed once, and the bits scattered with one vectorised assignment per kind.
+        """
+        matrix = np.zeros((len(values), self.spec.bits), dtype=bool)
+        for owners, token_codes, table in self._coded_groups(values, salts):
             columns = table[token_codes]
-            rows = np.repeat(group.owners, columns.shape[1])
+            rows = np.repeat(owners, columns.shape[1])
             matrix[rows, columns.ravel()] = True
         return matrix
+
+    def packed(self, values: Sequence[str], salts: Sequence[str | None] | None = None) -> np.ndarray:
+        """``np.packbits(self.matrix(values, salts), axis=1)``, built without the boolean matrix.
+
+        Why: a filter is the OR of its tokens' bit patterns. Each distinct token's pattern is
+        packed once, and each value's filter is an OR-reduction of its tokens' packed words,
+        which moves a sixteenth of the memory that scattering single bits does (postcodes,
+        nearly one distinct value per person, spent most of their time there).
+        """
+        bits = self.spec.bits
+        word = np.uint64 if bits % 64 == 0 else np.uint8
+        packed = np.zeros((len(values), bits // 8), dtype=np.uint8)
+        words = packed.view(word)
+        for owners, token_codes, table in self._coded_groups(values, salts):
+            patterns = np.zeros((len(table), bits), dtype=bool)
+            patterns[np.repeat(np.arange(len(table)), table.shape[1]), table.ravel()] = True
+            token_words = np.packbits(patterns, axis=1).view(word)[token_codes]
+            # owners ascend and every value has at least one token of each kind (tokenise.py),
+            # so each value's tokens are one run starting where its owner first appears
+            starts = np.flatnonzero(np.diff(owners, prepend=-1))
+            if len(starts) == len(values):
+                words |= np.bitwise_or.reduceat(token_words, starts, axis=0)
+            else:  # pragma: no cover - a tokeniser that leaves a value without tokens
+                np.bitwise_or.at(words, owners, token_words)
+        return packed

@@ -209,7 +209,7 @@ def _validate_rows(
         normalised["given_name"].has_value() | normalised["family_name"].has_value() | normalised["date_of_birth"].has_value()
     )
     rejector.add(no_identifiers, "", "no given name, family name or date of birth to link on")
-    return pd.DataFrame(clean, index=rows.index, copy=False), rejector
+    return pd.DataFrame(clean, copy=False), rejector
 
 
 def _bits_after(bits: int, steps: list) -> int:
@@ -238,24 +238,11 @@ def _distinct_filters(
     for start in range(0, len(uniques), UNIQUE_CHUNK):
         chunk = list(uniques[start : start + UNIQUE_CHUNK])
         if salted_field:
-            matrix = hasher.matrix([value for value, _ in chunk], [salt for _, salt in chunk])
+            packed = hasher.packed([value for value, _ in chunk], [salt for _, salt in chunk])
         else:
-            matrix = hasher.matrix(chunk)
-        matrix = hardening.apply_steps(matrix, steps, permutation_key=permutation_key)
-        pieces.append(np.packbits(matrix, axis=1))
+            packed = hasher.packed(chunk)
+        pieces.append(hardening.apply_steps_packed(packed, steps, spec.bits, permutation_key=permutation_key))
     return np.concatenate(pieces)
-
-
-def _field_filters(
-    clean: pd.DataFrame,
-    spec: FieldSpec,
-    key: PartnershipKey,
-    seeds: np.ndarray,
-    progress: Callable[[int], None] | None = None,
-) -> pa.Array:
-    """The hardened, packed Bloom filters of one field as fixed-size binary (null when missing)."""
-    packed, present = _field_filter_bytes(clean, spec, key, seeds, progress)
-    return _fixed_size_binary(packed, present)
 
 
 def _fixed_size_binary(packed: np.ndarray, present: np.ndarray) -> pa.Array:
@@ -270,15 +257,16 @@ def _field_filter_bytes(
     spec: FieldSpec,
     key: PartnershipKey,
     seeds: np.ndarray,
+    out: ColumnResult,
     progress: Callable[[int], None] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Packed filters of one field (one row of bytes per record, zeros when missing) and the present mask."""
+) -> None:
+    """Packed filters of one field into ``out``: a row of bytes per record (zeros when missing), and the present mask."""
     values = clean[spec.name]
     present = values.notna().to_numpy()
-    width = spec.encoded_bits
-    packed = np.zeros((len(values), width // 8), dtype=np.uint8)
+    out.present[:] = present
+    packed = out.values
     if not present.any():  # a field blank in every row (factorising no salted values would fail)
-        return packed, present
+        return
     salt_steps = [step for step in spec.hardening if isinstance(step, Salt)]
     if salt_steps:
         salts = [
@@ -313,7 +301,6 @@ def _field_filter_bytes(
         packed[rows] = chunk
         if progress is not None:
             progress(len(rows))
-    return packed, present
 
 
 def _column_job(
@@ -321,17 +308,19 @@ def _column_job(
     schema: LinkageSchema,
     key: PartnershipKey,
     seeds: np.ndarray,
+    outputs: Mapping[ColumnTask, ColumnResult],
     progress: Callable[[int], None] | None,
-) -> Callable[[ColumnTask], ColumnResult]:
-    """What computes one output column; run in this process or in a forked worker."""
+) -> Callable[[ColumnTask], None]:
+    """What computes one output column into ``outputs[task]``; run in this process or in a forked worker."""
 
-    def job(task: ColumnTask) -> ColumnResult:
+    def job(task: ColumnTask) -> None:
+        out = outputs[task]
         if task.kind == "field":
-            packed, present = _field_filter_bytes(clean, schema.fields[task.index], key, seeds, progress)
-            return ColumnResult(packed, present)
+            _field_filter_bytes(clean, schema.fields[task.index], key, seeds, out, progress)
+            return
         column = blocking_key_column(clean, schema.blocking_keys[task.index], key)
-        present = column.notna().to_numpy()
-        return ColumnResult(column.to_numpy(dtype=np.int64, na_value=0), present)
+        out.present[:] = column.notna().to_numpy()
+        out.values[:] = column.to_numpy(dtype=np.int64, na_value=0)
 
     return job
 
@@ -364,8 +353,9 @@ def validate_extract(
     )
     rejects = pd.concat([pd.DataFrame(extract.rejects, columns=REJECT_COLUMNS), row_rejects], ignore_index=True)
     rejects = rejects.sort_values("row_number", kind="stable").reset_index(drop=True)
-    # filtering a large object frame is slow, and most extracts have few or no rejects
-    clean = clean.reset_index(drop=True) if keep.all() else clean[keep].reset_index(drop=True)
+    # filtering or re-indexing copies a large object frame, and most extracts have few or no rejects
+    if not keep.all():
+        clean = clean[keep].reset_index(drop=True)
     safe_accommodation = clean["event_type"].isin(schema.safe_accommodation_event_types)
     clean.loc[safe_accommodation, "postcode"] = None
     return clean, rejects
@@ -420,7 +410,7 @@ def encode_frame(
     seeds = hardening.record_seeds(key.derive("noise", 64), agency, clean["record_id"].tolist())
     columns: dict[str, pa.Array] = {
         "record_id": pa.array(clean["record_id"], type=pa.string()),
-        "event_date": pa.array(pd.to_datetime(clean["event_date"]).to_numpy().astype("datetime64[D]"), type=pa.date32()),
+        "event_date": pa.array(clean["event_date"], type=pa.string()).cast(pa.date32()),  # normalised ISO dates
     }
     for name in ("event_type", "local_authority", "role", "risk_level", "referring_agency"):
         columns[name] = pa.array(clean[name], type=pa.string())
@@ -429,19 +419,29 @@ def encode_frame(
     ordered = _most_distinct_first(clean, field_names) if processes > 1 else field_names
     tasks = [ColumnTask("field", field_names.index(name)) for name in ordered]
     tasks += [ColumnTask("blocking_key", index) for index in range(len(schema.blocking_keys))]
-    job = _column_job(clean, schema, key, seeds, advance if processes == 1 else None)
-    results: dict[ColumnTask, ColumnResult] = {}
-    for task, result in parallel.run_tasks(tasks, job, processes):
-        results[task] = result
+    # workers write straight into memory shared with this process (pickling the results
+    # back cost as much as a third of the round)
+    shared = processes > 1
+    outputs = {
+        task: ColumnResult(
+            parallel.zeros((len(clean), schema.fields[task.index].encoded_bits // 8), np.uint8, shared=shared)
+            if task.kind == "field"
+            else parallel.zeros(len(clean), np.int64, shared=shared),
+            parallel.zeros(len(clean), np.bool_, shared=shared),
+        )
+        for task in tasks
+    }
+    job = _column_job(clean, schema, key, seeds, outputs, advance if processes == 1 else None)
+    for task, _ in parallel.run_tasks(tasks, job, processes):
         if task.kind == "field":
             # rows without the field count as done; with workers, the whole field arrives at once
-            advance(len(clean) if processes > 1 else int((~result.present).sum()))
+            advance(len(clean) if processes > 1 else int((~outputs[task].present).sum()))
     logger.info("encoded fields with %d process(es) in %.2fs", processes, time.perf_counter() - started)
     for index, spec in enumerate(schema.fields):
-        result = results[ColumnTask("field", index)]
+        result = outputs[ColumnTask("field", index)]
         columns[f"bf_{spec.name}"] = _fixed_size_binary(result.values, result.present)
     for index, block in enumerate(schema.blocking_keys):
-        result = results[ColumnTask("blocking_key", index)]
+        result = outputs[ColumnTask("blocking_key", index)]
         columns[f"bk_{block.name}"] = pa.array(result.values, type=pa.int64(), mask=~result.present)
     table = pa.table(columns)
     logger.info("encoded %d records in %.2fs", table.num_rows, time.perf_counter() - started)

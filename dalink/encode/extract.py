@@ -368,7 +368,8 @@ def read_extract(
     missing_mapped = sorted(name for name in renames if name not in frame.columns)
     if missing_mapped:
         raise InputFileError(f"{source}: mapped column(s) not in the file: {', '.join(missing_mapped)}")
-    frame = frame.rename(columns=renames)
+    if renames:  # relabelled in place (``rename`` copies every column of a large frame)
+        frame.columns = [renames.get(name, name) for name in frame.columns]
     missing = [name for name in REQUIRED_COLUMNS if name not in frame.columns]
     if missing:
         raise InputFileError(

@@ -209,3 +209,29 @@ def apply_steps(
         else:  # pragma: no cover
             raise TypeError(f"unknown hardening step {step!r}")
     return matrix
+
+
+def apply_steps_packed(
+    packed: np.ndarray, steps: Sequence[HardeningStep], bits: int, *, permutation_key: bytes
+) -> np.ndarray:
+    """:func:`apply_steps` on filters packed by ``np.packbits``, for deterministic steps.
+
+    XOR folds that halve whole bytes fold the packed bytes directly (bit ``i`` and bit
+    ``i + half`` sit at the same place in bytes ``i // 8`` and ``i // 8 + half // 8``);
+    any other step unpacks, applies the boolean reference and packs again.
+    """
+    remaining = list(steps)
+    while remaining and isinstance(remaining[0], (Salt, XorFold)):
+        step = remaining.pop(0)
+        if isinstance(step, XorFold):
+            if (bits >> step.folds) % 8:
+                remaining.insert(0, step)
+                break
+            for _ in range(step.folds):
+                half = packed.shape[1] // 2
+                packed = packed[:, :half] ^ packed[:, half:]
+                bits //= 2
+    if not remaining:
+        return np.ascontiguousarray(packed)
+    matrix = np.unpackbits(packed, axis=1, count=bits).astype(bool)
+    return np.packbits(apply_steps(matrix, remaining, permutation_key=permutation_key), axis=1)

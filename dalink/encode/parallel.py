@@ -10,14 +10,16 @@ hashed twice (row chunks would redo the common names in every chunk: tried, and 
 at a million rows).
 
 Workers are forked, so they inherit the extract without copying or pickling it; they use
-numpy, pandas and hashlib only (no Arrow threads, which do not survive a fork), and send
-back numpy arrays (normalised columns as codes into their distinct values). Where
+numpy, pandas and hashlib only (no Arrow threads, which do not survive a fork). Normalised
+columns come back through a pipe as codes into their distinct values; filters and blocking
+keys are written straight into memory shared with the parent (:func:`zeros`). Where
 ``fork`` is unavailable (Windows, or a ``spawn``-only platform) everything runs in the
 calling process.
 """
 
 from __future__ import annotations
 
+import mmap
 import multiprocessing
 import os
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -45,6 +47,21 @@ class ColumnResult:
 
     values: np.ndarray
     present: np.ndarray
+
+
+def zeros(shape: int | tuple[int, ...], dtype: type | np.dtype, *, shared: bool) -> np.ndarray:
+    """``np.zeros``, in anonymous shared memory if ``shared``: what a forked worker writes there, the parent sees.
+
+    Why: sending a million-row column back through a pipe pickles and copies it twice;
+    writing it in place costs nothing extra. Anonymous ``mmap`` pages start zeroed and are
+    shared with every process forked after they are mapped.
+    """
+    if not shared:
+        return np.zeros(shape, dtype=dtype)
+    dimensions = (shape,) if isinstance(shape, int) else shape
+    count = int(np.prod(dimensions))
+    buffer = mmap.mmap(-1, max(count * np.dtype(dtype).itemsize, 1))
+    return np.frombuffer(buffer, dtype=dtype, count=count).reshape(dimensions)
 
 
 Task = TypeVar("Task", bound=Hashable)

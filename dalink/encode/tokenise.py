@@ -153,6 +153,12 @@ def _date_groups(values: Sequence[str], spec: DateTokens) -> list[TokenGroup]:
     return groups
 
 
+def _area(outward: str) -> str:
+    """The letters among the first two characters of an outward code (as :func:`postcode_tokens`)."""
+    head = outward[:2]
+    return head if head.isalpha() else "".join(character for character in head if character.isalpha())
+
+
 def _postcode_groups(values: Sequence[str], spec: PostcodeTokens) -> list[TokenGroup]:
     compacts = [value.replace(" ", "") for value in values]
     groups = [_qgram_group(compacts, spec.q, padded=True, positional=False)]
@@ -160,7 +166,7 @@ def _postcode_groups(values: Sequence[str], spec: PostcodeTokens) -> list[TokenG
     splits = [value.partition(" ") for value in values]
     for part in spec.parts:
         if part == "area":
-            texts = ["".join(character for character in outward[:2] if character.isalpha()) for outward, _, _ in splits]
+            texts = [_area(outward) for outward, _, _ in splits]
             groups.append(TokenGroup(owners, texts, "pa:"))
         elif part == "district":
             groups.append(TokenGroup(owners, [outward for outward, _, _ in splits], "pd:"))

@@ -12,16 +12,19 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from sample_data import TODAY
 from dalink.cli import main
 from dalink.encode import extract, hardening, parallel
+from dalink.encode.bloom import FieldHasher
 from dalink.encode.encoder import encode_frame
 from dalink.encode.extract import read_extract
-from dalink.encode.schema import FieldSpec, default_schema, parse_schema
+from dalink.encode.schema import FieldSpec, HardeningStep, default_schema, parse_schema
 from dalink.encode.tokenise import field_tokens, token_groups
 from dalink.keys import PartnershipKey
 
+STEP_ADAPTER = TypeAdapter(HardeningStep)
 GIVEN = ["Alexandra", "bob", "Siobhán", "Mary-Jane", "O'Neil", "li", "Zoë", "", "N/K", "robert"]
 FAMILY = ["Whitcombe", "okonkwo reid", "O'Sullivan", "Smith-Jones", "Ng", "smith", "", "Łukasiewicz"]
 DATES = ["12/03/1985", "1979-07-01", "", "31/02/1990", "2090-01-01", "01/12/2001", "7 March 1960"]
@@ -183,6 +186,50 @@ def test_packed_bit_flip_equals_unpacked(seeds: list[int], field_seed: int, bits
     expected = np.packbits(hardening.random_bit_flip(matrix, seed_array, field_seed, probability), axis=1)
     packed = np.packbits(matrix, axis=1)
     hardening.random_bit_flip_packed(packed, seed_array, field_seed, bits, probability)
+    assert np.array_equal(packed, expected)
+
+
+DETERMINISTIC_STEPS = st.lists(
+    st.one_of(
+        st.builds(lambda folds: {"kind": "xor_fold", "folds": folds}, st.integers(1, 3)),
+        st.just({"kind": "balance"}),
+        st.just({"kind": "rule90"}),
+        st.just({"kind": "salt", "source": "sex"}),
+    ),
+    max_size=3,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.text(alphabet="abcé -'", min_size=1, max_size=12), min_size=1, max_size=30),
+    bits=st.sampled_from([64, 128, 256, 512]),
+    salted=st.booleans(),
+)
+def test_packed_filters_equal_the_boolean_reference(values: list[str], bits: int, salted: bool) -> None:
+    spec = FieldSpec.model_validate(
+        {"name": "given_name", "tokens": {"kind": "qgram", "q": 2}, "extra_tokens": ["nickname"], "bits": bits,
+         "hash_functions": 7}
+    )
+    hasher = FieldHasher(spec, PartnershipKey(bytes(range(32))))
+    salts = [str(index % 3) for index in range(len(values))] if salted else None
+    packed = hasher.packed(values, salts)
+    matrix = hasher.matrix(values, salts)
+    assert np.array_equal(packed, np.packbits(matrix, axis=1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    bits=st.sampled_from([24, 64, 128, 256]),  # 24: folds that leave part of a byte take the unpacked path
+    rows=st.integers(1, 20),
+    steps=DETERMINISTIC_STEPS,
+    fill=st.integers(0, 2**32),
+)
+def test_packed_hardening_equals_the_boolean_reference(bits: int, rows: int, steps: list[dict], fill: int) -> None:
+    matrix = np.random.default_rng(fill).random((rows, bits)) < 0.3
+    parsed = [STEP_ADAPTER.validate_python(step) for step in steps]
+    expected = np.packbits(hardening.apply_steps(matrix, parsed, permutation_key=b"k" * 64), axis=1)
+    packed = hardening.apply_steps_packed(np.packbits(matrix, axis=1), parsed, bits, permutation_key=b"k" * 64)
     assert np.array_equal(packed, expected)
 
 
