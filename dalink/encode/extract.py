@@ -30,6 +30,7 @@ REQUIRED_COLUMNS = ("record_id", "given_name", "family_name", "date_of_birth", "
 STANDARD_COLUMNS = ("record_id", *IDENTIFIER_COLUMNS, *EVENT_COLUMNS)
 _DELIMITERS = ",;\t|"
 _FIRST_LINE_WINDOW = 1 << 16
+_DISTINCT_SAMPLE = 10_000  # cells that tell a nearly unique column (record ids) from a repetitive one
 # What str.strip() removes: a row whose cells are all these is a blank line, not a record.
 _PYTHON_WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 
@@ -44,22 +45,26 @@ class Extract:
     rows_read: int = 0
 
 
-def _decode(raw: bytes, source: str) -> tuple[str, bytes | None]:
+def _decode(raw: bytes) -> tuple[str, bool]:
     """UTF-8 (with or without BOM), else Windows-1252/latin-1, which every byte string decodes as.
 
-    Returns the text and, when the file is UTF-8, its bytes without the BOM (the text
-    encoded as UTF-8, without encoding it again).
+    Returns the text and whether the file was UTF-8.
     """
-    if not raw or raw.isspace():  # (stops at the first other byte; strip() would copy the file)
-        raise InputFileError(f"{source}: the file is empty")
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig"), True
     except UnicodeDecodeError:
         try:
-            return raw.decode("cp1252"), None
+            return raw.decode("cp1252"), False
         except UnicodeDecodeError:
-            return raw.decode("latin-1"), None
-    return text, raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw
+            return raw.decode("latin-1"), False
+
+
+def _utf8_head(utf8: bytes) -> str | None:
+    """The start of a file (up to the first 64 KiB) as text, if it is UTF-8 so far; else None."""
+    try:
+        return codecs.getincrementaldecoder("utf-8")().decode(utf8[:_FIRST_LINE_WINDOW], final=False)
+    except UnicodeDecodeError:
+        return None
 
 
 def _sniff_delimiter(header_line: str, source: str) -> str:
@@ -84,21 +89,35 @@ def _first_line(text: str) -> str:
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool]:
-    """Rows, rejects, rows read, and whether the cells are already cleaned (see :func:`_clean_text`)."""
+    """Rows, rejects, rows read, and whether the cells are already cleaned (see :func:`_clean_text`).
+
+    A file that starts as UTF-8 goes to Arrow as bytes, never decoded into one large Python
+    string (Arrow checks the UTF-8 of every cell); only a file Arrow refuses is decoded,
+    for the readers that need text.
+    """
     source = str(path)
-    text, utf8 = _decode(path.read_bytes(), source)
+    raw = path.read_bytes()
+    if not raw or raw.isspace():  # (stops at the first other byte; strip() would copy the file)
+        raise InputFileError(f"{source}: the file is empty")
     # blank lines before the header (some exports start with one) are not the header
+    utf8 = (raw[len(codecs.BOM_UTF8) :] if raw.startswith(codecs.BOM_UTF8) else raw).lstrip(b"\r\n")
+    head = _utf8_head(utf8)
+    if head is not None:
+        fast = _read_csv_with_arrow(None, _sniff_delimiter(_first_line(head), source), utf8, head=head)
+        if fast is not None:
+            return fast
+    text, is_utf8 = _decode(raw)
     text = text.lstrip("\r\n")
-    utf8 = utf8.lstrip(b"\r\n") if utf8 is not None else None
     delimiter = _sniff_delimiter(_first_line(text), source)
-    return _read_csv_text(text, delimiter, source, utf8)
+    # Arrow has read these very bytes if the file is UTF-8; a Windows-1252 file is worth a try as text
+    return _read_csv_text(text, delimiter, source, arrow_tried=head is not None and is_utf8)
 
 
 def _read_csv_text(
-    text: str, delimiter: str, source: str, utf8: bytes | None = None
+    text: str, delimiter: str, source: str, *, arrow_tried: bool = False
 ) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool]:
     """Arrow where it reads the file as the csv module would, else the csv module itself."""
-    fast = _read_csv_with_arrow(text, delimiter, utf8)
+    fast = None if arrow_tried else _read_csv_with_arrow(text, delimiter)
     if fast is None:
         fast = _read_csv_around_ragged_rows(text, delimiter)
     if fast is not None:
@@ -154,7 +173,7 @@ def _read_csv_around_ragged_rows(
 
 
 def _read_csv_with_arrow(
-    text: str, delimiter: str, utf8: bytes | None = None
+    text: str | None, delimiter: str, utf8: bytes | None = None, *, head: str | None = None
 ) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool] | None:
     """Arrow's multi-threaded CSV parser for the common, clean file; None hands the file to the csv module.
 
@@ -166,13 +185,15 @@ def _read_csv_with_arrow(
     the wrong width (rejects) go to :func:`_read_csv_around_ragged_rows` first. Cells come
     back as text exactly as the csv module gives them, then cleaned as :func:`_clean_text`
     cleans them (in Arrow, before any Python string exists); blank rows are dropped as the
-    csv module's reader drops them. ``utf8`` is ``text`` as UTF-8 bytes, if the caller has
-    them.
+    csv module's reader drops them. The file is ``text`` or its UTF-8 bytes ``utf8`` (then
+    ``head``, its start as text, is enough to read the header; invalid UTF-8 returns None).
     """
-    if not text or text[0] in "\r\n" or "\x00" in text:
+    if utf8 is None:
+        utf8 = text.encode("utf-8") if text is not None else b""
+    if not utf8 or utf8[:1] in (b"\r", b"\n") or b"\x00" in utf8:
         return None
     try:
-        header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        header = next(csv.reader(io.StringIO(text if text is not None else head or "", newline=""), delimiter=delimiter))
     except (csv.Error, StopIteration):
         return None
     names = [name.strip() for name in header]
@@ -181,7 +202,7 @@ def _read_csv_with_arrow(
     column_names = [f"column_{index}" for index in range(len(names))]
     try:
         table = pa_csv.read_csv(
-            io.BytesIO(text.encode("utf-8") if utf8 is None else utf8),
+            io.BytesIO(utf8),
             read_options=pa_csv.ReadOptions(column_names=column_names),
             parse_options=pa_csv.ParseOptions(
                 delimiter=delimiter,
@@ -253,6 +274,9 @@ def _clean_arrow_text(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     cleaned = pc.if_else(pc.equal(stripped, ""), pa.scalar(None, pa.string()), stripped)
     if isinstance(cleaned, pa.ChunkedArray):
         cleaned = cleaned.combine_chunks()
+    sample = cleaned.slice(0, _DISTINCT_SAMPLE)
+    if len(sample) and pc.count_distinct(sample).as_py() > 0.99 * len(sample):
+        return cleaned.to_numpy(zero_copy_only=False)  # nearly unique (record ids): nothing to share
     encoded = pc.dictionary_encode(cleaned)
     distinct = np.empty(len(encoded.dictionary) + 1, dtype=object)  # the extra last slot is None
     distinct[:-1] = encoded.dictionary.to_numpy(zero_copy_only=False)

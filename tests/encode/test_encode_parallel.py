@@ -304,3 +304,21 @@ def test_ragged_and_nul_files_use_the_csv_module() -> None:
     assert fast[0]["a"].tolist() == ["x, y"] and fast[0]["b"].tolist() == ["z"]
     reference = list(csv.reader(io.StringIO('a,b\n"x, y", z \n', newline="")))
     assert reference[1] == ["x, y", " z "]
+
+
+def test_a_windows_1252_file_that_starts_as_ascii_is_read_by_arrow(tmp_path: Path) -> None:
+    """Arrow refuses the bytes (not UTF-8 after the first 64 KiB); the decoded text still goes to Arrow."""
+    rows = [f"R{index},Smith\n" for index in range(8_000)] + ["R-last,Zoë\n"]
+    path = tmp_path / "extract.csv"
+    path.write_bytes(("record_id,family_name\n" + "".join(rows)).encode("cp1252"))
+    assert path.stat().st_size > extract._FIRST_LINE_WINDOW
+    frame, rejects, rows_read, cleaned = extract._read_csv(path)
+    assert cleaned and rejects == [] and rows_read == 8_001
+    assert frame["family_name"].iloc[-1] == "Zoë" and frame["row_number"].iloc[-1] == 8_001
+
+
+def test_a_utf8_file_is_read_from_its_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "extract.csv"
+    path.write_bytes(b"\xef\xbb\xbf\r\n\nrecord_id;family_name\r\nR1; Zo\xc3\xab \r\n")
+    frame, rejects, rows_read, cleaned = extract._read_csv(path)
+    assert cleaned and rows_read == 1 and frame["family_name"].tolist() == ["Zoë"]
