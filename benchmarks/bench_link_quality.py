@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from dalink.encode.encoder import encode_file
+from dalink.encode.normalise import IDENTIFIER_KINDS
 from dalink.keys import PartnershipKey
 from dalink.match.linker import LinkConfig, link
 
@@ -206,14 +207,7 @@ def _components(keys: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.nda
 
 # --- clear values for the reference tools -----------------------------------------------------
 
-IDENTIFIERS = {
-    "given_name": "name",
-    "middle_name": "name",
-    "family_name": "name",
-    "date_of_birth": "date_of_birth",
-    "sex": "sex",
-    "postcode": "postcode",
-}
+IDENTIFIERS = IDENTIFIER_KINDS
 
 
 def clear_values(extracts: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -29,7 +29,7 @@ _EXPORTS = {
     "LinkageSchema": "dalink.encode.schema",
     "default_schema": "dalink.encode.schema",
     "load_schema": "dalink.encode.schema",
-    "check_file": "dalink.encode.encoder",
+    "check_file": "dalink.encode.validate",
     "encode_file": "dalink.encode.encoder",
     "encode_frame": "dalink.encode.encoder",
     "read_package": "dalink.encode.package",
@@ -72,8 +72,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from dalink.audit import audit_package
     from dalink.chronology import combined_chronology
     from dalink.demo import run_demo
-    from dalink.encode.encoder import check_file, encode_file, encode_frame
+    from dalink.encode.encoder import encode_file, encode_frame
     from dalink.encode.package import read_package
+    from dalink.encode.validate import check_file
     from dalink.encode.schema import LinkageSchema, default_schema, load_schema
     from dalink.errors import DalinkError
     from dalink.keys import PartnershipKey, generate_key_file, load_key

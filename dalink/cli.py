@@ -154,7 +154,8 @@ def encode(
     quiet: bool,
 ) -> None:
     """Encode an agency extract (CSV, Parquet or Excel) into a package for the linker."""
-    from dalink.encode.encoder import check_file, encode_file
+    from dalink.encode.encoder import encode_file
+    from dalink.encode.validate import check_file
     from dalink.encode.schema import default_schema, load_schema
     from dalink.keys import load_key
 

@@ -39,7 +39,7 @@ from dalink.audit.report import (
     PackageSummary,
 )
 from dalink.audit.shadow import flip_probability
-from dalink.encode.normalise import normalise_series
+from dalink.encode.normalise import IDENTIFIER_KINDS, normalise_series
 from dalink.encode.package import EncodedPackage, read_package
 from dalink.encode.schema import IDENTIFIER_COLUMNS
 from dalink.errors import DalinkError
@@ -49,14 +49,6 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 ATTACKS = ("frequency_alignment", "pattern_mining", "blocking_key_frequency")
-_KINDS = {
-    "given_name": "name",
-    "middle_name": "name",
-    "family_name": "name",
-    "date_of_birth": "date_of_birth",
-    "sex": "sex",
-    "postcode": "postcode",
-}
 
 
 class AuditError(DalinkError):
@@ -71,7 +63,7 @@ def normalised_truth(frame: pd.DataFrame) -> pd.DataFrame:
             result[column] = frame[column].astype(str).to_numpy()
     for column in IDENTIFIER_COLUMNS:
         if column in frame.columns:
-            normalised = normalise_series(frame[column], _KINDS[column])
+            normalised = normalise_series(frame[column], IDENTIFIER_KINDS[column])
             result[column] = normalised.values.where(normalised.problems.isna(), None)
         else:
             result[column] = None

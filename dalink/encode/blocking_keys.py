@@ -14,11 +14,13 @@ combined with vectorised integer arithmetic.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
-import pandas as pd
 
 from dalink.encode.hardening import splitmix64
 from dalink.encode.keyed_hash import siphash_strings
+from dalink.encode.normalise import CodedColumn
 from dalink.encode.schema import BlockingKeySpec, BlockingPart
 from dalink.keys import PartnershipKey
 
@@ -85,21 +87,28 @@ def blocking_key_reference(values: dict[str, str | None], spec: BlockingKeySpec,
     return int(combine_part_hashes(hashes, unordered=spec.unordered).view(np.int64)[0])
 
 
-def blocking_key_column(normalised: pd.DataFrame, spec: BlockingKeySpec, key: PartnershipKey) -> pd.Series:
-    """One blocking key for every row of ``normalised`` (nullable Int64; missing where a part is)."""
+def blocking_key_column(
+    identifiers: Mapping[str, CodedColumn], spec: BlockingKeySpec, key: PartnershipKey
+) -> tuple[np.ndarray, np.ndarray]:
+    """One blocking key for every row (int64) and where it exists (a part is missing elsewhere).
+
+    ``identifiers`` are the normalised identifier columns as codes into their distinct
+    values, so each part is transformed and hashed once per distinct value.
+    """
     block_key = key.derive(f"block/{spec.name}", 64)
-    missing = np.zeros(len(normalised), dtype=bool)
+    rows = len(next(iter(identifiers.values())).codes) if identifiers else 0
+    missing = np.zeros(rows, dtype=bool)
     part_hashes = []
     for part in spec.parts:
-        codes, uniques = pd.factorize(normalised[part.field].astype(object), use_na_sentinel=True)
-        transformed = [part_value(value, part) for value in uniques]
+        column = identifiers[part.field]
+        transformed = [part_value(value, part) for value in column.uniques]
         valid = np.array([value is not None for value in transformed] + [False], dtype=bool)
         texts = [part_text(part, value, unordered=spec.unordered) for value in transformed if value is not None]
-        hashed = np.zeros(len(uniques) + 1, dtype=np.uint64)
+        hashed = np.zeros(len(column.uniques) + 1, dtype=np.uint64)
         hashed[np.flatnonzero(valid)] = siphash_strings(texts, block_key)
-        missing |= ~valid[codes]  # code -1 picks the final, invalid slot
-        part_hashes.append(hashed[codes])
-    if not part_hashes or len(normalised) == 0:
-        return pd.Series(pd.array([], dtype="Int64"), index=normalised.index, name=f"bk_{spec.name}")
+        missing |= ~valid[column.codes]  # code -1 picks the final, invalid slot
+        part_hashes.append(hashed[column.codes])
+    if not part_hashes or rows == 0:
+        return np.zeros(rows, dtype=np.int64), np.zeros(rows, dtype=bool)
     combined = combine_part_hashes(part_hashes, unordered=spec.unordered).view(np.int64)
-    return pd.Series(pd.arrays.IntegerArray(combined, missing), index=normalised.index, name=f"bk_{spec.name}")
+    return np.where(missing, 0, combined), ~missing

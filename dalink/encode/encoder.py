@@ -1,9 +1,9 @@
-"""Encode an agency extract into a package: normalise, validate, hash, harden, write.
+"""Encode an agency extract into a package: validate, hash, harden, write.
 
-The flow per extract: read (text) → validate each row (a row with any unusable value is
-rejected with the first reason found, naming the column) → normalise identifiers → encode
-each field as a Bloom filter → keyed blocking keys → Parquet records + rejects + manifest.
-Every input row ends in exactly one of ``records.parquet`` or ``rejects.csv``.
+The flow per extract: read (text) → validate and normalise each row (:mod:`validate`; a
+row with any unusable value is rejected with the first reason found, naming the column)
+→ encode each field as a Bloom filter → keyed blocking keys → Parquet records + rejects +
+manifest. Every input row ends in exactly one of ``records.parquet`` or ``rejects.csv``.
 """
 
 from __future__ import annotations
@@ -12,24 +12,22 @@ import datetime
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from dalink.encode import hardening, parallel
 from dalink.encode.blocking_keys import blocking_key_column
 from dalink.encode.bloom import FieldHasher, salt_value
 from dalink.encode.extract import Extract, read_extract
-from dalink.encode.normalise import DistinctNormalised, normalise_distinct
+from dalink.encode.normalise import CodedColumn
+from dalink.encode.package import Manifest, RowCounts, write_package
 from dalink.encode.parallel import ColumnResult, ColumnTask
-from dalink.encode.package import REJECT_COLUMNS, Manifest, RowCounts, write_package
 from dalink.encode.schema import (
-    IDENTIFIER_COLUMNS,
     Balance,
     FieldSpec,
     LinkageSchema,
@@ -39,22 +37,12 @@ from dalink.encode.schema import (
     default_schema,
 )
 from dalink.errors import DalinkError, InputFileError, OutputExistsError
+from dalink.encode.validate import most_distinct_first, row_counts, validate
 from dalink.keys import PartnershipKey
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-ROLES = ("victim", "perpetrator", "child", "other")
-IDENTIFIER_KINDS = {
-    "given_name": "name",
-    "middle_name": "name",
-    "family_name": "name",
-    "date_of_birth": "date_of_birth",
-    "sex": "sex",
-    "postcode": "postcode",
-}
-NORMALISED_KINDS = {**IDENTIFIER_KINDS, "event_date": "date_of_birth", "local_authority": "local_authority"}
-MAX_CODE_LENGTH = 60
 ROW_CHUNK = 20_000  # rows per step when hardening runs on unpacked bits
 PACKED_ROW_CHUNK = 200_000  # rows per step when only packed bytes are touched
 UNIQUE_CHUNK = 65_536  # distinct values hashed at once
@@ -70,146 +58,7 @@ class EncodingResult:
 
     @property
     def counts(self) -> RowCounts:
-        return _row_counts(self.rows_in, self.table.num_rows, self.rejects)
-
-
-@dataclass(frozen=True)
-class EncodingCheck:
-    """What encoding an extract would do: the rejects, the rows read and the rows it would encode."""
-
-    rejects: pd.DataFrame
-    rows_in: int
-    encoded: int
-
-    @property
-    def counts(self) -> RowCounts:
-        return _row_counts(self.rows_in, self.encoded, self.rejects)
-
-
-def _row_counts(rows_in: int, encoded: int, rejects: pd.DataFrame) -> RowCounts:
-    by_reason = rejects["reason"].value_counts().sort_index()
-    return RowCounts(
-        rows_in=rows_in,
-        encoded=encoded,
-        rejected=len(rejects),
-        rejected_by_reason={str(reason): int(count) for reason, count in by_reason.items()},
-    )
-
-
-class _RowRejector:
-    """Collects the first problem of each row; a row with a problem is never encoded."""
-
-    def __init__(self, count: int) -> None:
-        self.rejected = np.zeros(count, dtype=bool)
-        self.reason = np.full(count, None, dtype=object)
-        self.column = np.full(count, None, dtype=object)
-
-    def add(self, mask: np.ndarray, column: str, reasons: np.ndarray | str) -> None:
-        new = np.asarray(mask, dtype=bool) & ~self.rejected
-        if not new.any():
-            return
-        self.rejected |= new
-        self.column[new] = column
-        self.reason[new] = reasons[new] if isinstance(reasons, np.ndarray) else reasons
-
-
-def _code_column(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Lower-case, snake-case text for event codes (event_type, role, risk_level, ...), per distinct value.
-
-    Returns the codes (``None`` where missing) and which rows hold a code longer than
-    :data:`MAX_CODE_LENGTH`.
-    """
-    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
-    text = pd.Series(uniques, dtype=object).astype(str).str.strip().str.lower()
-    text = text.str.replace(r"[\s\-]+", "_", regex=True)
-    cleaned = np.append(text.where(text != "", None).to_numpy(dtype=object), None)
-    too_long = np.append((text.str.len() > MAX_CODE_LENGTH).to_numpy(dtype=bool), False)
-    return cleaned[codes], too_long[codes]
-
-
-def _record_ids(values: pd.Series) -> np.ndarray:
-    """Record ids as text (``None`` where missing): an id read as a number becomes its digits."""
-    ids = values.to_numpy(dtype=object)
-    if pd.api.types.infer_dtype(ids, skipna=True) in ("string", "empty"):
-        return ids
-    return values.astype("string").astype(object).where(values.notna(), None).to_numpy(dtype=object)
-
-
-def _most_distinct_first(frame: pd.DataFrame, names: list[str]) -> list[str]:
-    """Column names by falling number of distinct values in the first 10,000 rows.
-
-    Why: work per column grows with its distinct values, and a worker that starts the
-    longest job last leaves the other cores idle (postcodes are nearly unique per person,
-    sex has a handful).
-    """
-    sample = frame.head(10_000)
-    return sorted(names, key=lambda name: -sample[name].nunique())
-
-
-def _normalise_columns(rows: pd.DataFrame, today: datetime.date, processes: int) -> dict[str, DistinctNormalised]:
-    """Every identifier and date column normalised, one column per job, by ``processes`` processes."""
-    names = list(NORMALISED_KINDS)
-    order = _most_distinct_first(rows, names) if processes > 1 else names
-
-    def job(name: str) -> DistinctNormalised:
-        return normalise_distinct(rows[name], NORMALISED_KINDS[name], today=today)
-
-    distinct = dict(parallel.run_tasks(order, job, processes))
-    return {name: distinct[name] for name in names}
-
-
-def _validate_rows(
-    rows: pd.DataFrame, today: datetime.date, processes: int = 1
-) -> tuple[pd.DataFrame, _RowRejector]:
-    """Normalise every column and note the first problem of each row.
-
-    Masks and reasons are worked out per distinct value and taken back to the rows with
-    numpy (a million-row extract would spend seconds in per-row pandas string methods).
-    """
-    normalised = _normalise_columns(rows, today, processes)
-    rejector = _RowRejector(len(rows))
-    clean: dict[str, np.ndarray] = {}
-
-    record_id = _record_ids(rows["record_id"])
-    present = pd.notna(record_id)
-    rejector.add(~present | (record_id == ""), "record_id", "record_id is missing")
-    lengths = pc.fill_null(pc.utf8_length(pa.array(record_id, type=pa.string())), 0).to_numpy()
-    rejector.add(lengths > 100, "record_id", "record_id is longer than 100 characters")
-    duplicated = present & pd.Series(record_id).duplicated(keep=False).to_numpy()
-    rejector.add(duplicated, "record_id", "record_id is not unique in the file")
-    clean["record_id"] = record_id
-
-    for column in IDENTIFIER_COLUMNS:
-        result = normalised[column]
-        rejector.add(result.has_problem(), column, result.row_problems())
-        clean[column] = result.row_values()
-
-    event_date = normalised["event_date"]
-    reasons = np.array(
-        [None if problem is None else problem.replace("date of birth", "event date") for problem in event_date.problems],
-        dtype=object,
-    )
-    rejector.add(event_date.has_problem(), "event_date", reasons[event_date.codes])
-    rejector.add(~event_date.has_value() & ~event_date.has_problem(), "event_date", "event date is missing")
-    clean["event_date"] = event_date.row_values()
-
-    local_authority = normalised["local_authority"]
-    rejector.add(local_authority.has_problem(), "local_authority", local_authority.row_problems())
-    clean["local_authority"] = local_authority.row_values()
-
-    for column in ("event_type", "role", "risk_level", "referring_agency"):
-        codes, too_long = _code_column(rows[column])
-        rejector.add(too_long, column, f"{column} is longer than {MAX_CODE_LENGTH} characters")
-        clean[column] = codes
-    rejector.add(pd.isna(clean["event_type"]), "event_type", "event_type is missing")
-    role = pd.Series(clean["role"])
-    rejector.add(role.isna().to_numpy(), "role", "role is missing")
-    rejector.add((role.notna() & ~role.isin(ROLES)).to_numpy(), "role", f"role is not one of {', '.join(ROLES)}")
-    no_identifiers = ~(
-        normalised["given_name"].has_value() | normalised["family_name"].has_value() | normalised["date_of_birth"].has_value()
-    )
-    rejector.add(no_identifiers, "", "no given name, family name or date of birth to link on")
-    return pd.DataFrame(clean, copy=False), rejector
+        return row_counts(self.rows_in, self.table.num_rows, self.rejects)
 
 
 def _bits_after(bits: int, steps: list) -> int:
@@ -252,8 +101,36 @@ def _fixed_size_binary(packed: np.ndarray, present: np.ndarray) -> pa.Array:
     )
 
 
+def _field_keys(spec: FieldSpec, identifiers: Mapping[str, CodedColumn]) -> tuple[np.ndarray, Sequence[object]]:
+    """What a field hashes, as codes per row (-1 when missing) into distinct values or (value, salt) pairs.
+
+    Salts come from other columns (birth year, sex), so a salted field's distinct keys are
+    the pairs that occur; they are found on integer codes, never by hashing strings again.
+    """
+    coded = identifiers[spec.name]
+    salt_steps = [step for step in spec.hardening if isinstance(step, Salt)]
+    if not salt_steps:
+        return coded.codes, coded.uniques
+    step = salt_steps[0]
+    if step.source == "sex":
+        source = identifiers["sex"]
+        salts = [salt_value(step, None, value) for value in source.uniques]
+    else:
+        source = identifiers["date_of_birth"]
+        salts = [salt_value(step, value, None) for value in source.uniques]
+    salt_codes, salt_uniques = pd.factorize(np.asarray([*salts, salt_value(step, None, None)], dtype=object))
+    row_salts = salt_codes[source.codes]  # code -1 (missing) picks the last slot, the salt of a missing value
+    present = coded.codes >= 0
+    pairs = coded.codes[present].astype(np.int64) * len(salt_uniques) + row_salts[present]
+    pair_codes, distinct_pairs = pd.factorize(pairs)
+    codes = np.full(len(coded.codes), -1, dtype=np.int64)
+    codes[present] = pair_codes
+    uniques = [(coded.uniques[pair // len(salt_uniques)], salt_uniques[pair % len(salt_uniques)]) for pair in distinct_pairs]
+    return codes, uniques
+
+
 def _field_filter_bytes(
-    clean: pd.DataFrame,
+    identifiers: Mapping[str, CodedColumn],
     spec: FieldSpec,
     key: PartnershipKey,
     seeds: np.ndarray,
@@ -261,21 +138,14 @@ def _field_filter_bytes(
     progress: Callable[[int], None] | None = None,
 ) -> None:
     """Packed filters of one field into ``out``: a row of bytes per record (zeros when missing), and the present mask."""
-    values = clean[spec.name]
-    present = values.notna().to_numpy()
+    row_codes, uniques = _field_keys(spec, identifiers)
+    present = row_codes >= 0
     out.present[:] = present
     packed = out.values
-    if not present.any():  # a field blank in every row (factorising no salted values would fail)
+    if not present.any():  # a field blank in every row
         return
+    codes = row_codes[present]
     salt_steps = [step for step in spec.hardening if isinstance(step, Salt)]
-    if salt_steps:
-        salts = [
-            salt_value(salt_steps[0], dob, sex) for dob, sex in zip(clean["date_of_birth"], clean["sex"])
-        ]
-        keys = pd.MultiIndex.from_arrays([values.to_numpy(dtype=object), salts])
-    else:
-        keys = pd.Index(values.to_numpy(dtype=object))
-    codes, uniques = pd.factorize(keys[present])
     steps = list(spec.hardening)
     first_random = next((i for i, step in enumerate(steps) if not hardening.is_deterministic(step)), len(steps))
     unique_packed = _distinct_filters(uniques, spec, key, steps[:first_random], bool(salt_steps))
@@ -304,7 +174,7 @@ def _field_filter_bytes(
 
 
 def _column_job(
-    clean: pd.DataFrame,
+    identifiers: Mapping[str, CodedColumn],
     schema: LinkageSchema,
     key: PartnershipKey,
     seeds: np.ndarray,
@@ -316,63 +186,11 @@ def _column_job(
     def job(task: ColumnTask) -> None:
         out = outputs[task]
         if task.kind == "field":
-            _field_filter_bytes(clean, schema.fields[task.index], key, seeds, out, progress)
+            _field_filter_bytes(identifiers, schema.fields[task.index], key, seeds, out, progress)
             return
-        column = blocking_key_column(clean, schema.blocking_keys[task.index], key)
-        out.present[:] = column.notna().to_numpy()
-        out.values[:] = column.to_numpy(dtype=np.int64, na_value=0)
+        out.values[:], out.present[:] = blocking_key_column(identifiers, schema.blocking_keys[task.index], key)
 
     return job
-
-
-def validate_extract(
-    extract: Extract,
-    *,
-    schema: LinkageSchema | None = None,
-    today: datetime.date | None = None,
-    workers: int | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rows that would be encoded, normalised, and the rejects (row number, column, reason).
-
-    Needs no key: this is ``dalink encode --check``, and the first half of :func:`encode_frame`.
-    """
-    schema = schema or default_schema()
-    today = today or datetime.date.today()
-    started = time.perf_counter()
-    rows = extract.rows
-    clean, rejector = _validate_rows(rows, today, parallel.worker_count(len(rows), workers))
-    logger.info("validated %d rows in %.2fs", len(rows), time.perf_counter() - started)
-    keep = ~rejector.rejected
-    row_rejects = pd.DataFrame(
-        {
-            "row_number": rows["row_number"].to_numpy()[~keep],
-            "record_id": clean["record_id"].to_numpy()[~keep],
-            "column": rejector.column[~keep],
-            "reason": rejector.reason[~keep],
-        }
-    )
-    rejects = pd.concat([pd.DataFrame(extract.rejects, columns=REJECT_COLUMNS), row_rejects], ignore_index=True)
-    rejects = rejects.sort_values("row_number", kind="stable").reset_index(drop=True)
-    # filtering or re-indexing copies a large object frame, and most extracts have few or no rejects
-    if not keep.all():
-        clean = clean[keep].reset_index(drop=True)
-    safe_accommodation = clean["event_type"].isin(schema.safe_accommodation_event_types)
-    clean.loc[safe_accommodation, "postcode"] = None
-    return clean, rejects
-
-
-def check_file(
-    input_path: str | os.PathLike[str],
-    *,
-    schema: LinkageSchema | None = None,
-    column_mapping: Mapping[str, str] | None = None,
-    today: datetime.date | None = None,
-    workers: int | None = None,
-) -> EncodingCheck:
-    """Read and validate an extract as ``encode_file`` would, without a key and writing nothing."""
-    extract = read_extract(input_path, column_mapping=column_mapping)
-    clean, rejects = validate_extract(extract, schema=schema, today=today, workers=workers)
-    return EncodingCheck(rejects=rejects, rows_in=extract.rows_read, encoded=len(clean))
 
 
 def encode_frame(
@@ -395,7 +213,8 @@ def encode_frame(
     started = time.perf_counter()
     if progress is not None:
         progress(0, len(extract.rows))  # show the bar while validating (its total becomes the rows kept)
-    clean, rejects = validate_extract(extract, schema=schema, today=today, workers=workers)
+    validated = validate(extract, schema=schema, today=today, workers=workers)
+    clean = validated.clean
 
     field_count = max(len(schema.fields), 1)
     done = 0
@@ -416,7 +235,7 @@ def encode_frame(
         columns[name] = pa.array(clean[name], type=pa.string())
     processes = parallel.worker_count(len(clean), workers)
     field_names = [spec.name for spec in schema.fields]
-    ordered = _most_distinct_first(clean, field_names) if processes > 1 else field_names
+    ordered = most_distinct_first(clean, field_names) if processes > 1 else field_names
     tasks = [ColumnTask("field", field_names.index(name)) for name in ordered]
     tasks += [ColumnTask("blocking_key", index) for index in range(len(schema.blocking_keys))]
     # workers write straight into memory shared with this process (pickling the results
@@ -431,7 +250,7 @@ def encode_frame(
         )
         for task in tasks
     }
-    job = _column_job(clean, schema, key, seeds, outputs, advance if processes == 1 else None)
+    job = _column_job(validated.identifiers, schema, key, seeds, outputs, advance if processes == 1 else None)
     for task, _ in parallel.run_tasks(tasks, job, processes):
         if task.kind == "field":
             # rows without the field count as done; with workers, the whole field arrives at once
@@ -445,7 +264,7 @@ def encode_frame(
         columns[f"bk_{block.name}"] = pa.array(result.values, type=pa.int64(), mask=~result.present)
     table = pa.table(columns)
     logger.info("encoded %d records in %.2fs", table.num_rows, time.perf_counter() - started)
-    return EncodingResult(table=table, rejects=rejects, rows_in=extract.rows_read)
+    return EncodingResult(table=table, rejects=validated.rejects, rows_in=extract.rows_read)
 
 
 def encode_file(

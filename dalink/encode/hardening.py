@@ -157,12 +157,15 @@ def flip_draws(seeds: np.ndarray, field_seed: int, bits: int, probability: float
     word_index = np.arange(len(word_rows), dtype=np.int64) - np.repeat(word_starts, words)
     with np.errstate(over="ignore"):
         stream = splitmix64(base[word_rows] + (word_index.astype(np.uint64) + np.uint64(2)) * np.uint64(_GOLDEN))
-    shifts = np.arange(4, dtype=np.uint64) * np.uint64(16)
-    lanes = ((stream[:, None] >> shifts[None, :]) & np.uint64(0xFFFF)).astype(np.int64)
-    lane_numbers = word_index[:, None] * 4 + np.arange(4, dtype=np.int64)[None, :]
-    used = lane_numbers < counts[word_rows][:, None]
+    if np.little_endian:  # the four 16-bit lanes of each word, low lane first, without shifting
+        lanes = stream.view(np.uint16).reshape(-1, 4)
+    else:  # pragma: no cover - big-endian hosts
+        shifts = np.arange(4, dtype=np.uint64) * np.uint64(16)
+        lanes = ((stream[:, None] >> shifts[None, :]) & np.uint64(0xFFFF)).astype(np.uint16)
+    lanes_used = np.minimum(counts[word_rows] - 4 * word_index, 4)
+    used = np.arange(4)[None, :] < lanes_used[:, None]
     rows = np.broadcast_to(word_rows[:, None], used.shape)[used]
-    return rows, lanes[used] % bits
+    return rows, lanes[used].astype(np.int64) % bits
 
 
 def random_bit_flip_packed(

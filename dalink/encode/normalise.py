@@ -68,6 +68,14 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 IdentifierKind = Literal["name", "date_of_birth", "sex", "postcode", "local_authority"]
+IDENTIFIER_KINDS: dict[str, IdentifierKind] = {  # how each identifier column is normalised
+    "given_name": "name",
+    "middle_name": "name",
+    "family_name": "name",
+    "date_of_birth": "date_of_birth",
+    "sex": "sex",
+    "postcode": "postcode",
+}
 
 
 # --- columns -----------------------------------------------------------------------------------
@@ -279,3 +287,19 @@ def normalise_series(
     strings ("1985-03-12") so every identifier reaches the tokeniser as text.
     """
     return normalise_distinct(series, kind, today=today).column(series.index, series.name)
+
+
+@dataclass(frozen=True)
+class CodedColumn:
+    """A normalised column as ``uniques[codes]``, code -1 where the value is missing."""
+
+    codes: np.ndarray
+    uniques: np.ndarray
+
+    @classmethod
+    def from_distinct(cls, normalised: DistinctNormalised) -> CodedColumn:
+        value_codes, uniques = pd.factorize(normalised.values, use_na_sentinel=True)  # distinct raw values only
+        return cls(value_codes[normalised.codes], np.asarray(uniques, dtype=object))
+
+    def take(self, rows: np.ndarray) -> CodedColumn:
+        return CodedColumn(self.codes[rows], self.uniques)

@@ -164,8 +164,8 @@ def write_package(
 ) -> Manifest:
     """Write records, rejects and a manifest with checksums, atomically."""
     with atomic_directory(output, overwrite=overwrite) as directory:
-        # Bloom filters carry per-record noise, so a dictionary of them only costs time
-        dictionary = [name for name in table.column_names if not name.startswith("bf_")]
+        # Bloom filters carry per-record noise and record ids are unique: a dictionary of them only costs time
+        dictionary = [name for name in table.column_names if not name.startswith("bf_") and name != "record_id"]
         pq.write_table(table, directory / RECORDS_FILE, compression="zstd", use_dictionary=dictionary)
         rejects.reindex(columns=REJECT_COLUMNS).to_csv(directory / REJECTS_FILE, index=False)
         files = {

@@ -202,3 +202,32 @@ def test_blocking_keys_equal_reference_and_survive_swapped_names(key: Partnershi
     names = table.column("bk_names").to_pylist()
     assert names[0] == names[1] != names[2]
     assert table.column("bk_family_year").to_pylist()[2] is None
+
+
+@pytest.mark.parametrize("variant", ["salt_balance", "none"])
+def test_messy_rows_with_rejects_and_refuge_rows_equal_reference(variant: str, key: PartnershipKey) -> None:
+    """Encoded rows match the reference on their normalised values when rows around them are rejected."""
+    from dalink.encode.blocking_keys import blocking_key_reference
+    from dalink.encode.validate import validate_extract
+
+    raw = [
+        {"record_id": "A", "given_name": "Bob", "family_name": "Smith", "date_of_birth": "02/01/1980", "sex": "m", "postcode": "sg1 1aa"},
+        {"record_id": "B", "given_name": "Jane", "family_name": "Smith", "date_of_birth": "2090-01-01", "sex": "F"},
+        {"record_id": "C", "given_name": "Bob", "family_name": "Smith", "date_of_birth": "1980-01-02", "sex": "F", "postcode": "SG1 1AA"},
+        {"record_id": "D", "given_name": "Ann", "family_name": "Jones", "date_of_birth": None, "sex": None, "postcode": "SG1 1AA"},
+        {"record_id": "E", "given_name": "Ann", "family_name": "Jones", "date_of_birth": "1975-05-05", "postcode": "X" * 40},
+        {"record_id": "F", "given_name": "Bob", "family_name": "Smith", "date_of_birth": "1980-01-02", "sex": "M", "postcode": "SG1 1AA"},
+    ]
+    extract = extract_of(raw)
+    extract.rows.loc[5, "event_type"] = "refuge_referral"  # its postcode is never encoded
+    schema = schema_with(HARDENED_VARIANTS[variant])
+    result = encode_frame(extract, agency="police", key=key, schema=schema, today=TODAY)
+    clean, _ = validate_extract(extract, schema=schema, today=TODAY)
+    assert result.table.column("record_id").to_pylist() == ["A", "C", "D", "F"] == clean["record_id"].tolist()
+    for row, record in enumerate(clean.to_dict("records")):
+        expected = encode_record_reference(record, schema, key, agency="police", record_id=record["record_id"])
+        for spec in schema.fields:
+            assert bloom_bytes(result.table, spec.name)[row] == expected[spec.name], (row, spec.name)
+        for block in schema.blocking_keys:
+            assert result.table.column(f"bk_{block.name}")[row].as_py() == blocking_key_reference(record, block, key)
+    assert bloom_bytes(result.table, "postcode")[3] is None
