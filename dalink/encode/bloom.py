@@ -90,18 +90,14 @@ class FieldHasher:
     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per token kind: (owners, codes into the distinct tokens, the distinct tokens' positions)."""
         for group in token_groups(values, self.spec):
-            if not group.texts:
+            if not len(group.codes):
                 continue
             if salts is None:
-                texts, prefix = group.texts, group.prefix
-            else:
-                texts = [
-                    salted(group.prefix + text, salts[owner])
-                    for owner, text in zip(group.owners.tolist(), group.texts)
-                ]
-                prefix = ""
+                yield group.owners, group.codes, self.position_table([group.prefix + text for text in group.distinct])
+                continue
+            texts = [salted(group.prefix + text, salts[owner]) for owner, text in zip(group.owners.tolist(), group.texts)]
             token_codes, distinct_texts = pd.factorize(np.asarray(texts, dtype=object))
-            yield group.owners, token_codes, self.position_table([prefix + text for text in distinct_texts])
+            yield group.owners, token_codes, self.position_table(list(distinct_texts))
 
     def matrix(self, values: Sequence[str], salts: Sequence[str | None] | None = None) -> np.ndarray:
         """A boolean matrix, one row per value (values must not be missing).

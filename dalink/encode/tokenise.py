@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from dalink.encode.schema import DateTokens, ExactTokens, FieldSpec, PostcodeTokens, QGramTokens
 
@@ -99,28 +100,77 @@ def field_tokens(value: str, spec: FieldSpec) -> list[str]:
 
 @dataclass(frozen=True)
 class TokenGroup:
-    """Tokens of many values at once: token ``prefix + texts[i]`` belongs to value ``owners[i]``.
+    """Tokens of many values at once: token ``prefix + distinct[codes[i]]`` belongs to value ``owners[i]``.
 
-    Why: the encoder tokenises every distinct value of a column; building one flat list per
-    token kind with list comprehensions (and prefixing only the distinct texts) is several
-    times faster than calling :func:`field_tokens` per value. The union of a value's tokens
-    over all groups equals the set :func:`field_tokens` returns (tested), which is all a
-    Bloom filter depends on.
+    Why: the encoder tokenises every distinct value of a column; building one flat array per
+    token kind (and prefixing and hashing only the distinct texts) is several times faster
+    than calling :func:`field_tokens` per value. Owners ascend, and every value owns at
+    least one token of each kind. The union of a value's tokens over all groups equals the
+    set :func:`field_tokens` returns (tested), which is all a Bloom filter depends on.
     """
 
     owners: np.ndarray
-    texts: list[str]
+    codes: np.ndarray
+    distinct: list[str]
     prefix: str
+
+    @classmethod
+    def of(cls, owners: np.ndarray, texts: Sequence[str], prefix: str) -> TokenGroup:
+        codes, distinct = pd.factorize(np.asarray(texts, dtype=object))
+        return cls(owners, codes, list(distinct), prefix)
+
+    @property
+    def texts(self) -> list[str]:
+        """Each token's text without the prefix, in order."""
+        distinct = self.distinct
+        return [distinct[code] for code in self.codes.tolist()]
 
 
 def _one_per_value(count: int) -> np.ndarray:
     return np.arange(count, dtype=np.int64)
 
 
+_CODE_POINT_BITS = 21  # every Unicode code point fits, so three fit in an int64
+_VECTORISED_MAX_WIDTH = 40  # longer texts (rare) are tokenised in Python rather than padding every row
+
+
+def _qgram_group_vectorised(texts: Sequence[str], q: int) -> TokenGroup | None:
+    """Non-positional q-grams of already-padded ``texts`` with numpy, or None where that does not apply.
+
+    Each text becomes a row of UTF-32 code points; a q-gram is q neighbouring code points
+    packed into one integer, so grams are cut and factorised without a Python string per
+    gram. Only the distinct grams become text again. Why: postcodes are nearly one per
+    person, and cutting their bigrams in Python was the longest job of a large extract.
+    """
+    if not texts or q > 3:
+        return None
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    width = max(int(lengths.max()), q)
+    if width > _VECTORISED_MAX_WIDTH or "\x00" in "".join(texts):  # numpy strips trailing NULs
+        return None
+    points = np.array(texts, dtype=f"<U{width}").view(np.uint32).reshape(len(texts), width).astype(np.int64)
+    windows = width - q + 1
+    grams = points[:, :windows].copy()
+    for offset in range(1, q):
+        grams = (grams << _CODE_POINT_BITS) | points[:, offset : offset + windows]
+    # a text shorter than q has one gram, itself (its missing code points are zero)
+    valid = np.arange(windows)[None, :] < np.maximum(lengths - q + 1, 1)[:, None]
+    owners = np.nonzero(valid)[0]
+    codes, distinct = pd.factorize(grams[valid])
+    mask = (1 << _CODE_POINT_BITS) - 1
+    shifts = [_CODE_POINT_BITS * (q - 1 - offset) for offset in range(q)]
+    texts_of = ["".join(chr(point) for point in ((gram >> shift) & mask for shift in shifts) if point) for gram in distinct.tolist()]
+    return TokenGroup(owners.astype(np.int64), codes, texts_of, "g:")
+
+
 def _qgram_group(texts: Sequence[str], q: int, *, padded: bool, positional: bool) -> TokenGroup:
     if padded and q > 1:
         padding = "_" * (q - 1)
         texts = [padding + text + padding for text in texts]
+    if not positional:
+        vectorised = _qgram_group_vectorised(texts, q)
+        if vectorised is not None:
+            return vectorised
     counts = [max(len(text) - q + 1, 1) for text in texts]
     if positional:
         grams = [f"g{index}:{text[index : index + q]}" for text, count in zip(texts, counts) for index in range(count)]
@@ -129,7 +179,7 @@ def _qgram_group(texts: Sequence[str], q: int, *, padded: bool, positional: bool
         grams = [text[index : index + q] for text, count in zip(texts, counts) for index in range(count)]
         prefix = "g:"
     owners = np.repeat(_one_per_value(len(texts)), np.asarray(counts, dtype=np.int64))
-    return TokenGroup(owners, grams, prefix)
+    return TokenGroup.of(owners, grams, prefix)
 
 
 def _date_groups(values: Sequence[str], spec: DateTokens) -> list[TokenGroup]:
@@ -137,19 +187,19 @@ def _date_groups(values: Sequence[str], spec: DateTokens) -> list[TokenGroup]:
     groups = []
     for part in spec.parts:
         if part == "day":
-            groups.append(TokenGroup(owners, [value[8:10] for value in values], "d:"))
+            groups.append(TokenGroup.of(owners, [value[8:10] for value in values], "d:"))
         elif part == "month":
-            groups.append(TokenGroup(owners, [value[5:7] for value in values], "m:"))
+            groups.append(TokenGroup.of(owners, [value[5:7] for value in values], "m:"))
         elif part == "year":
-            groups.append(TokenGroup(owners, [value[0:4] for value in values], "y:"))
+            groups.append(TokenGroup.of(owners, [value[0:4] for value in values], "y:"))
         elif part == "decade":
-            groups.append(TokenGroup(owners, [value[0:4][:3] for value in values], "c:"))
+            groups.append(TokenGroup.of(owners, [value[0:4][:3] for value in values], "c:"))
         elif part == "day_month_unordered":
             pairs = ((value[8:10], value[5:7]) for value in values)
             texts = [f"{day}|{month}" if day <= month else f"{month}|{day}" for day, month in pairs]
-            groups.append(TokenGroup(owners, texts, "dm:"))
+            groups.append(TokenGroup.of(owners, texts, "dm:"))
         elif part == "year_month":
-            groups.append(TokenGroup(owners, [f"{value[0:4]}-{value[5:7]}" for value in values], "ym:"))
+            groups.append(TokenGroup.of(owners, [f"{value[0:4]}-{value[5:7]}" for value in values], "ym:"))
     return groups
 
 
@@ -167,13 +217,13 @@ def _postcode_groups(values: Sequence[str], spec: PostcodeTokens) -> list[TokenG
     for part in spec.parts:
         if part == "area":
             texts = [_area(outward) for outward, _, _ in splits]
-            groups.append(TokenGroup(owners, texts, "pa:"))
+            groups.append(TokenGroup.of(owners, texts, "pa:"))
         elif part == "district":
-            groups.append(TokenGroup(owners, [outward for outward, _, _ in splits], "pd:"))
+            groups.append(TokenGroup.of(owners, [outward for outward, _, _ in splits], "pd:"))
         elif part == "sector":
-            groups.append(TokenGroup(owners, [f"{outward} {inward[:1]}" for outward, _, inward in splits], "ps:"))
+            groups.append(TokenGroup.of(owners, [f"{outward} {inward[:1]}" for outward, _, inward in splits], "ps:"))
         elif part == "unit":
-            groups.append(TokenGroup(owners, compacts, "pu:"))
+            groups.append(TokenGroup.of(owners, compacts, "pu:"))
     return groups
 
 
@@ -186,11 +236,11 @@ def _extra_groups(values: Sequence[str], spec: FieldSpec) -> list[TokenGroup]:
     groups = []
     for kind in spec.extra_tokens:
         if kind == "nickname":
-            groups.append(TokenGroup(owners, [normalise.canonical_given_name(value) for value in values], "nick:"))
+            groups.append(TokenGroup.of(owners, [normalise.canonical_given_name(value) for value in values], "nick:"))
         elif kind == "soundex":
-            groups.append(TokenGroup(owners, [normalise.phonetic_code(value, "soundex") for value in values], "sx:"))
+            groups.append(TokenGroup.of(owners, [normalise.phonetic_code(value, "soundex") for value in values], "sx:"))
         elif kind == "metaphone":
-            groups.append(TokenGroup(owners, [normalise.phonetic_code(value, "metaphone") for value in values], "mp:"))
+            groups.append(TokenGroup.of(owners, [normalise.phonetic_code(value, "metaphone") for value in values], "mp:"))
     return groups
 
 
@@ -205,7 +255,7 @@ def token_groups(values: Sequence[str], spec: FieldSpec) -> list[TokenGroup]:
     elif isinstance(tokeniser, PostcodeTokens):
         groups = _postcode_groups(values, tokeniser)
     elif isinstance(tokeniser, ExactTokens):
-        groups = [TokenGroup(_one_per_value(len(values)), values, "v:")]
+        groups = [TokenGroup.of(_one_per_value(len(values)), values, "v:")]
     else:  # pragma: no cover - the schema's discriminated union admits nothing else
         raise TypeError(f"unknown tokeniser {tokeniser!r}")
     return groups + _extra_groups(values, spec)

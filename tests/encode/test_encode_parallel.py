@@ -124,6 +124,8 @@ TOKENISERS = [
     {"kind": "qgram", "q": 2, "padded": True},
     {"kind": "qgram", "q": 3, "padded": False, "positional": True},
     {"kind": "qgram", "q": 1, "padded": True},
+    {"kind": "qgram", "q": 3, "padded": False},
+    {"kind": "qgram", "q": 4, "padded": True},
     {"kind": "exact"},
 ]
 
@@ -142,7 +144,7 @@ def group_token_sets(values: list[str], spec: FieldSpec) -> list[set[str]]:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    values=st.lists(st.text(alphabet="abcz éłß-'", max_size=12), max_size=8),
+    values=st.lists(st.text(alphabet="abcz éłß-'\U0001f600", max_size=12) | st.text(alphabet="ab", min_size=39, max_size=45), max_size=8),
     tokens=st.sampled_from(TOKENISERS),
     extra=st.sampled_from([[], ["nickname"], ["soundex", "metaphone"]]),
 )
