@@ -35,12 +35,25 @@ def handle_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class TqdmProgress:
-    """A progress callback ``progress(done, total)`` drawn as a tqdm bar on stderr."""
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stream
+        return False
 
-    def __init__(self, description: str, *, enabled: bool = True) -> None:
+
+class TqdmProgress:
+    """A progress callback ``progress(done, total)`` drawn as a tqdm bar on stderr.
+
+    Drawn only when stderr is a terminal: an agency's ETL job that logs stderr to a file
+    would otherwise collect hundreds of carriage-return redraws. ``unit`` names what is
+    counted (records, stages, resamples).
+    """
+
+    def __init__(self, description: str, *, enabled: bool = True, unit: str = "rec") -> None:
         self.description = description
-        self.enabled = enabled
+        self.enabled = enabled and _stderr_is_terminal()
+        self.unit = unit
         self._bar: Any = None
 
     def __call__(self, done: int, total: int) -> None:
@@ -49,7 +62,7 @@ class TqdmProgress:
         if self._bar is None:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, desc=self.description, unit="rec", file=sys.stderr, leave=False)
+            self._bar = tqdm(total=total, desc=self.description, unit=self.unit, file=sys.stderr, leave=False)
         self._bar.total = total
         self._bar.n = done
         self._bar.refresh()
@@ -138,7 +151,7 @@ def keygen(output: str) -> None:
     help="Only read and validate the extract: print what would be encoded and rejected (row numbers "
     "and reasons, never values). Needs no key and writes nothing.",
 )
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress bar (one is drawn only when stderr is a terminal).")
 @handle_errors
 def encode(
     input_path: str,
@@ -216,7 +229,7 @@ def inspect(package: str, verify: bool) -> None:
 @click.option("--people", default=DEFAULT_PEOPLE, show_default=True, type=click.IntRange(100, 2_000_000),
               help="Synthetic people (each appears in about two agency records).")
 @click.option("--seed", default=1, show_default=True, type=int, help="Seed of the synthetic partnership.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--quiet", is_flag=True, help="No progress bars (drawn only when stderr is a terminal).")
 @handle_errors
 def demo(output: str, people: int, seed: int, quiet: bool) -> None:
     """Run the whole pipeline on a synthetic partnership: synth, keygen, encode, link, report."""
@@ -229,7 +242,7 @@ def demo(output: str, people: int, seed: int, quiet: bool) -> None:
             bar.close()
         if not quiet:
             click.echo(f"- {name}", err=True)
-        bars.append(TqdmProgress(name, enabled=not quiet))
+        bars.append(TqdmProgress(name, enabled=not quiet, unit="rec" if name.startswith("encode") else "step"))
         return bars[-1]
 
     try:
@@ -275,7 +288,7 @@ def demo(output: str, people: int, seed: int, quiet: bool) -> None:
 @click.option("--reference-date", type=click.DateTime(formats=["%Y-%m-%d"]), help="Date under review for the panel summary [default: each subject's event date].")
 @click.option("--window-days", type=click.IntRange(min=0), default=365, show_default=True, help="Panel summary: agencies in contact this many days before the reference date.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress bar (one is drawn only when stderr is a terminal).")
 @handle_errors
 def chronology_command(
     linkage: str,
@@ -308,7 +321,7 @@ def chronology_command(
     ChronologyRequest(requested_by=requested_by, reason=reason, subjects=subject_ids)  # refuse before reading
     if Path(output).exists() and not overwrite:
         raise OutputExistsError(f"{output}: the output exists; choose another path or remove it first")
-    with TqdmProgress("matching subjects", enabled=not quiet) as progress:
+    with TqdmProgress("matching subjects", enabled=not quiet, unit="step") as progress:
         result = combined_chronology(
             linkage,
             subject_package,
@@ -351,7 +364,7 @@ def chronology_command(
               help="Confidence at which a guess counts as a claim.")
 @click.option("--target", type=click.FloatRange(0, 1), default=0.01, show_default=True,
               help="Re-identification share the encodings should stay at or below.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress bar (one is drawn only when stderr is a terminal).")
 @handle_errors
 def audit_command(
     packages: tuple[str, ...],
@@ -388,7 +401,7 @@ def audit_command(
             frame.insert(0, "agency", read_manifest(package).agency)
             parts.append(frame)
         truth = pd.concat(parts, ignore_index=True)
-    with TqdmProgress("auditing", enabled=not quiet) as progress:
+    with TqdmProgress("auditing", enabled=not quiet, unit="step") as progress:
         report = audit_package(
             list(packages), reference_frequencies, truth, confidence_threshold=confidence, target_share=target,
             progress=progress,
@@ -411,7 +424,7 @@ def audit_command(
     help="Comma-separated agencies to write an extract for.",
 )
 @click.option("--area", default="hertfordshire", show_default=True, help="Partnership area: hertfordshire, essex or staffordshire.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress bar (one is drawn only when stderr is a terminal).")
 @handle_errors
 def synth_command(output: str, people: int, seed: int, years: int, agencies: str, area: str, quiet: bool) -> None:
     """Write synthetic agency extracts with their ground truth (truth.csv, truth_measures.json).
@@ -421,7 +434,7 @@ def synth_command(output: str, people: int, seed: int, years: int, agencies: str
     from dalink.synth import write_partnership
 
     chosen = [name.strip() for name in agencies.split(",") if name.strip()]
-    with TqdmProgress("synthesising", enabled=not quiet) as progress:
+    with TqdmProgress("synthesising", enabled=not quiet, unit="step") as progress:
         target = write_partnership(
             output, people=people, seed=seed, years=years, agencies=chosen, area=area, progress=progress
         )
@@ -450,7 +463,7 @@ def synth_command(output: str, people: int, seed: int, years: int, agencies: str
 @click.option("--replicates", type=click.IntRange(min=10), default=200, show_default=True, help="Resampled linkages behind the 95% intervals.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random state for the intervals.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing report directory.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress bar (one is drawn only when stderr is a terminal).")
 @handle_errors
 def report_command(
     linkage: str,
@@ -493,7 +506,7 @@ def report_command(
     except ValidationError as error:
         raise ReportError(f"invalid report parameters: {error.errors()[0]['msg']}") from None
     rules = DisclosureRules(threshold=min_count, rounding_base=round_to)
-    with TqdmProgress("resampling linkage", enabled=not quiet) as progress:
+    with TqdmProgress("resampling linkage", enabled=not quiet, unit="resample") as progress:
         result = build_report(
             linkage,
             output,
@@ -546,7 +559,7 @@ def _read_json_object(path: str, what: str, error: type[DalinkError] = DalinkErr
     "each entity to at most one of them (one-to-one). Repeat for more agencies.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing linkage directory.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress bar (one is drawn only when stderr is a terminal).")
 @handle_errors
 def link_command(
     packages: tuple[str, ...],
@@ -589,7 +602,7 @@ def link_command(
         where = f"{config_file}: " if config_file else ""
         problems = "; ".join(".".join(map(str, item["loc"])) + ": " + item["msg"] for item in error.errors())
         raise DalinkError(f"{where}invalid linker settings ({problems})") from None
-    with TqdmProgress("linking", enabled=not quiet) as progress:
+    with TqdmProgress("linking", enabled=not quiet, unit="step") as progress:
         result = link(list(packages), output, config=config, overwrite=overwrite, progress=progress)
     summary = result.summary
     quality = summary["estimated_quality"]

@@ -234,3 +234,24 @@ def test_typed_parquet_columns_read_as_csv_text_would(tmp_path: Path, key_file: 
 def test_help_lists_options() -> None:
     result = run("encode", "--help")
     assert "--key-file" in result.output and "--column-map" in result.output
+
+
+def test_progress_bars_are_drawn_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    from dalink.cli import TqdmProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for stream, drawn in ((io.StringIO(), False), (Terminal(), True)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        with TqdmProgress("encoding police", unit="rec") as progress:
+            progress(5, 10)
+        assert ("encoding police" in stream.getvalue()) is drawn
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    with TqdmProgress("encoding police", enabled=False) as progress:  # --quiet
+        progress(5, 10)
+    assert sys.stderr.getvalue() == ""
