@@ -20,6 +20,7 @@ from dalink.errors import DalinkError
 
 F = TypeVar("F", bound=Callable[..., Any])
 CHECK_ROWS_SHOWN = 20  # rejected rows listed by `dalink encode --check`
+REJECTED_SHARE_WARNING = 0.05  # above this share of rejected rows, `dalink encode` warns
 
 
 def handle_errors(command: F) -> F:
@@ -205,6 +206,12 @@ def encode(
     _echo_rejected(counts.rejected_by_reason)
     if counts.rejected:
         click.echo(f"  row numbers and reasons: {target}/rejects.csv")
+    if counts.rejected > REJECTED_SHARE_WARNING * counts.rows_in:
+        click.echo(
+            f"warning: {counts.rejected / counts.rows_in:.0%} of the rows were rejected; check the extract and the "
+            "column mapping before sending the package",
+            err=True,
+        )
 
 
 def _echo_rejected(by_reason: dict[str, int]) -> None:

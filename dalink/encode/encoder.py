@@ -294,6 +294,12 @@ def encode_file(
     counts = result.counts
     if counts.rows_in != counts.encoded + counts.rejected:  # pragma: no cover - a bug, never user error
         raise DalinkError(f"{input_path}: internal error: row counts do not reconcile; nothing was written")
+    if counts.encoded == 0:  # an empty package is useless to the linker; the extract or its mapping is wrong
+        commonest = max(counts.rejected_by_reason.items(), key=lambda item: item[1])[0]
+        raise InputFileError(
+            f"{input_path}: every one of its {counts.rows_in} rows was rejected (most often: {commonest}); "
+            "nothing was written. 'dalink encode FILE --check' lists the rows and reasons"
+        )
     return write_package(
         output_path,
         table=result.table,

@@ -124,6 +124,7 @@ def write(path: Path, data: bytes) -> Path:
 
 HEADER = b"record_id,given_name,middle_name,family_name,date_of_birth,sex,postcode,event_date,event_type,local_authority,role\n"
 ROW = b"A1,Ann,,Smith,01/02/1980,F,SG1 1AA,2024-01-01,incident,E07000243,victim\n"
+GOOD_ROW = b"A9,Joy,,Patel,03/04/1975,F,AL1 3JX,2024-01-02,incident,E07000243,victim\n"
 
 
 @pytest.mark.parametrize(
@@ -152,9 +153,9 @@ def test_whole_file_problems_fail_cleanly(tmp_path: Path, key_file: Path, conten
         (HEADER.replace(b",", b";") + ROW.replace(b",", b";"), 1, 0),  # semicolon delimiter
         ("\ufeff".encode("utf-8") + HEADER + "A1,Zoë,,Brontë,01/02/1980,F,,2024-01-01,incident,,victim\n".encode(), 1, 0),
         (HEADER + "A1,Zoë,,Brontë,01/02/1980,F,,2024-01-01,incident,,victim\n".encode("latin-1"), 1, 0),
-        (HEADER + ROW + ROW, 0, 2),  # duplicate record ids
-        (HEADER + ROW.replace(b"01/02/1980", b"01/02/2090") + ROW.replace(b"A1", b"A2").replace(b"Ann", b"A" * 10000), 0, 2),
-        (HEADER + ROW.replace(b"SG1 1AA", b"Q" * 40), 0, 1),
+        (HEADER + ROW + ROW + GOOD_ROW, 1, 2),  # duplicate record ids
+        (HEADER + ROW.replace(b"01/02/1980", b"01/02/2090") + ROW.replace(b"A1", b"A2").replace(b"Ann", b"A" * 10000) + GOOD_ROW, 1, 2),
+        (HEADER + ROW.replace(b"SG1 1AA", b"Q" * 40) + GOOD_ROW, 1, 1),
         (b"\r\n\n" + HEADER + ROW, 1, 0),  # blank lines before the header
         ("\ufeff".encode("utf-8") + b"\n" + HEADER + ROW, 1, 0),
     ],
@@ -255,3 +256,26 @@ def test_progress_bars_are_drawn_only_on_a_terminal(monkeypatch: pytest.MonkeyPa
     with TqdmProgress("encoding police", enabled=False) as progress:  # --quiet
         progress(5, 10)
     assert sys.stderr.getvalue() == ""
+
+
+def test_an_extract_whose_every_row_is_rejected_writes_nothing(tmp_path: Path, key_file: Path) -> None:
+    header = "record_id,given_name,family_name,date_of_birth,event_date,event_type,role\n"
+    source = write(tmp_path / "in.csv", (header + "1,Smith,Jones,2090-01-01,2024-01-01,incident,victim\n"
+                                         "2,Bronte,Eyre,2091-05-05,2024-01-01,incident,victim\n").encode())
+    output = tmp_path / "out.dalink"
+    result = run("encode", str(source), "--agency", "police", "--key-file", str(key_file), "-o", str(output), "--quiet")
+    assert result.exit_code == 1
+    assert "every one of its 2 rows was rejected" in result.output and "future" in result.output
+    assert "Smith" not in result.output and "2090" not in result.output
+    assert not output.exists() and list(tmp_path.iterdir()) == [source] + ([key_file] if key_file.parent == tmp_path else [])
+
+
+def test_many_rejected_rows_bring_a_warning(tmp_path: Path, key_file: Path) -> None:
+    header = "record_id,given_name,family_name,date_of_birth,event_date,event_type,role\n"
+    rows = "".join(f"{index},Ann,Lee,1980-01-0{index % 9 + 1},2024-01-01,incident,victim\n" for index in range(18))
+    rows += "18,Ann,Lee,2090-01-01,2024-01-01,incident,victim\n19,Ann,Lee,1980-01-01,2024-01-01,incident,witness\n"
+    source = write(tmp_path / "in.csv", (header + rows).encode())
+    output = tmp_path / "out.dalink"
+    result = run("encode", str(source), "--agency", "police", "--key-file", str(key_file), "-o", str(output), "--quiet")
+    assert result.exit_code == 0 and "encoded 18 of 20" in result.output
+    assert "warning: 10% of the rows were rejected" in result.output  # (on stderr)
