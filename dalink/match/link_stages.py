@@ -19,7 +19,8 @@ from dalink.match.blocking import Blocker, random_pairs
 from dalink.match.compare import ComparisonSpec, comparison_levels, swap_key_name
 from dalink.match.frequency import TermFrequencies
 from dalink.match.load import RecordSet
-from dalink.match.model import FellegiSunter, TrainingSession, count_patterns, expected_f1_threshold
+from dalink.match.model import FellegiSunter, TrainingSession, count_patterns
+from dalink.match.probability import expected_f1_threshold
 
 if TYPE_CHECKING:
     from dalink.match.linker import LinkConfig

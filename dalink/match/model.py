@@ -59,6 +59,7 @@ from dalink.match.patterns import (
     encode_patterns,
     merge_patterns,
 )
+from dalink.match.probability import initial_m, logistic, with_level, expected_f1_threshold
 
 __all__ = [
     "MODEL_FORMAT",
@@ -74,56 +75,11 @@ __all__ = [
     "count_patterns",
     "decode_patterns",
     "encode_patterns",
-    "expected_f1_threshold",
     "load_model_parameters",
     "merge_patterns",
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def expected_f1_threshold(probability: np.ndarray, counts: np.ndarray) -> float:
-    """The probability cut that maximises the F1 a model expects from its own probabilities.
-
-    ``probability[i]`` is the match probability shared by ``counts[i]`` pairs. Taking the
-    probabilities at face value, linking every pair at or above a cut finds
-    ``Σ p·n`` true matches among ``Σ n`` links, out of ``Σ p·n`` over all candidates; the
-    cut with the best expected F1 is returned (kept within 0.05–0.95).
-    """
-    if counts.sum() == 0:
-        return 0.5
-    order = np.argsort(-probability, kind="stable")
-    probability, counts = probability[order], counts[order].astype(np.float64)
-    expected_matches = float((probability * counts).sum())
-    if expected_matches <= 0:
-        return 0.5
-    true_positives = np.cumsum(probability * counts)
-    predicted = np.cumsum(counts)
-    f1 = 2 * true_positives / (predicted + expected_matches)
-    best = int(np.argmax(f1))
-    return float(min(max(probability[best], 0.05), 0.95))
-
-
-def _logistic(values: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(values, -700, 700)))
-
-
-def _with_level(probabilities: np.ndarray, level: int, value: float) -> np.ndarray:
-    """``probabilities`` with one level set to ``value``, the other non-missing levels rescaled to match."""
-    result = probabilities.copy()
-    others = np.ones(len(result), dtype=bool)
-    others[[MISSING_LEVEL, level]] = False
-    result[others] *= (1.0 - value) / max(float(result[others].sum()), 1e-300)
-    result[level] = value
-    return result
-
-
-def _initial_m(level_count: int) -> np.ndarray:
-    """A starting point that says "higher levels are likelier for matches"."""
-    m = np.zeros(level_count)
-    m[1:] = 2.0 ** np.arange(level_count - 1)
-    m[1:] /= m[1:].sum()
-    return m
 
 
 class FellegiSunter:
@@ -188,7 +144,7 @@ class FellegiSunter:
         """
         self._require("u_")
         refined = (hits + self.smoothing) / (pairs + self.smoothing)
-        self.u_[comparison] = _with_level(self.u_[comparison], level, refined)
+        self.u_[comparison] = with_level(self.u_[comparison], level, refined)
         return self
 
     def fit_m(self, sessions: Sequence[TrainingSession], *, fallback: PatternCounts | None = None) -> FellegiSunter:
@@ -226,11 +182,11 @@ class FellegiSunter:
                 m = np.mean(collected[index], axis=0)
             else:
                 logger.warning("no pairs to estimate m for %s; using a neutral start", spec.field)
-                m = _initial_m(spec.level_count)
+                m = initial_m(spec.level_count)
             m = m.copy()
             if spec.swap_key and names_free[index]:
                 swap_level = spec.labels.index("swapped names")
-                m = _with_level(m, swap_level, float(np.mean([free[swap_level] for free in names_free[index]])))
+                m = with_level(m, swap_level, float(np.mean([free[swap_level] for free in names_free[index]])))
             m[MISSING_LEVEL] = 1.0
             self.m_.append(m)
         self.sessions_ = traces
@@ -281,7 +237,7 @@ class FellegiSunter:
         counts = candidates.counts.astype(np.float64)
         prior = min(max(candidates.pairs, 1) / total_pairs * 0.1, 0.5)
         for _ in range(500):
-            posterior = _logistic(np.log(prior / (1 - prior)) + bayes)
+            posterior = logistic(np.log(prior / (1 - prior)) + bayes)
             updated = min(max(float((counts * posterior).sum()) / total_pairs, 1e-15), 0.5)
             if abs(updated - prior) <= 1e-9 * prior:
                 prior = updated
@@ -299,7 +255,7 @@ class FellegiSunter:
         self, name: str, fixed_fields: tuple[str, ...], patterns: PatternCounts, active: list[int]
     ) -> tuple[list[np.ndarray], SessionTrace]:
         """EM for m and the session's share of matches, with u held and only ``active`` free."""
-        m = [_initial_m(spec.level_count) for spec in self.comparisons]
+        m = [initial_m(spec.level_count) for spec in self.comparisons]
         share = 0.3
         counts = patterns.counts.astype(np.float64)
         log_u = [np.log(self.u_[index]) for index in range(len(self.comparisons))]
@@ -317,7 +273,7 @@ class FellegiSunter:
             joint_match = np.log(share) + log_m_total
             joint_other = np.log1p(-share) + log_u_total
             likelihoods.append(float((counts * np.logaddexp(joint_match, joint_other)).sum()))
-            posterior = _logistic(joint_match - joint_other)
+            posterior = logistic(joint_match - joint_other)
             weights = counts * posterior
             share = float(min(max(weights.sum() / counts.sum(), 1e-6), 1 - 1e-6))
             change = 0.0
@@ -375,7 +331,7 @@ class FellegiSunter:
 
     def match_probability(self, levels: np.ndarray) -> np.ndarray:
         """P(match | comparison levels)."""
-        return _logistic(self.match_weight(levels) * np.log(2))
+        return logistic(self.match_weight(levels) * np.log(2))
 
     # --- persistence -----------------------------------------------------------------------
 

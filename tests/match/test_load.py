@@ -6,9 +6,11 @@ from pathlib import Path
 import pytest
 
 from match_helpers import TEST_SECRET, TODAY, encode_partnership, synthetic_partnership
-from dalink.encode.encoder import encode_file
+from dalink.encode.encoder import encode_file, encode_frame
+from dalink.encode.extract import read_extract
+from dalink.encode.package import write_package
 from dalink.encode.schema import default_schema
-from dalink.errors import LinkageError, PackageError
+from dalink.errors import InputFileError, LinkageError, PackageError
 from dalink.keys import PartnershipKey
 from dalink.match.load import load_packages
 
@@ -71,7 +73,19 @@ def test_refuses_an_empty_package(tmp_path: Path, small: dict[str, pd.DataFrame]
     first = encode_partnership(tmp_path, {"police": small["police"]}, key)[0]
     empty = small["marac"].assign(given_name="", family_name="", date_of_birth="")
     empty.to_csv(tmp_path / "e.csv", index=False)
-    encode_file(tmp_path / "e.csv", tmp_path / "marac.dalink", agency="marac", key=key, today=TODAY)
+    with pytest.raises(InputFileError, match="every one of its"):  # dalink encode refuses to write it ...
+        encode_file(tmp_path / "e.csv", tmp_path / "marac.dalink", agency="marac", key=key, today=TODAY)
+    # ... so write it as an older dalink or another tool might have: every row rejected
+    result = encode_frame(read_extract(tmp_path / "e.csv"), agency="marac", key=key, today=TODAY)
+    schema = default_schema()
+    write_package(
+        tmp_path / "marac.dalink",
+        table=result.table,
+        rejects=result.rejects,
+        manifest_fields={"agency": "marac", "source_name": "e.csv", "schema": schema, "schema_hash": schema.hash,
+                         "key_fingerprint": key.fingerprint, "counts": result.counts},
+    )
+    assert result.table.num_rows == 0
     with pytest.raises(LinkageError, match="marac.dalink: the package holds no encoded records"):
         load_packages([first, tmp_path / "marac.dalink"])
 

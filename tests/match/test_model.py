@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from dalink.errors import LinkageError
 from dalink.match.compare import ComparisonSpec
-from dalink.match.model import FellegiSunter, TrainingSession, count_patterns, expected_f1_threshold
+from dalink.match.model import FellegiSunter, TrainingSession, count_patterns
+from dalink.match.probability import expected_f1_threshold
 
 FIELDS = ("given_name", "family_name", "date_of_birth", "postcode")
 TRUE_M = [np.array([0.05, 0.05, 0.1, 0.8]), np.array([0.1, 0.1, 0.1, 0.7]), np.array([0.05, 0.05, 0.05, 0.85]), np.array([0.2, 0.1, 0.1, 0.6])]
@@ -102,13 +103,6 @@ def test_threshold_from_binned_weights_matches_the_exact_one(steps: list[int], s
     exact = expected_f1_threshold(_probability_from_weight(values.astype(np.float64)), np.ones(len(values)))
     assert abs(np.log2(binned / (1 - binned)) - np.log2(exact / (1 - exact))) <= 0.011 + 1e-9 or binned == exact
     assert 0.05 <= binned <= 0.95
-
-
-def test_expected_f1_threshold_prefers_the_gap() -> None:
-    probability = np.array([0.999, 0.98, 0.6, 0.02, 0.001])
-    counts = np.array([100, 50, 2, 30, 10_000])
-    assert expected_f1_threshold(probability, counts) == pytest.approx(0.6)
-    assert expected_f1_threshold(np.zeros(0), np.zeros(0, dtype=np.int64)) == 0.5
 
 
 @settings(max_examples=40, deadline=None)
