@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from dalink.audit.alignment import Candidates, align
 from dalink.audit.clustering import cluster_encodings, noise_radius, pack_bits, unpack_bits
 from dalink.audit.frequencies import ReferenceError, default_reference_frequencies, load_reference_frequencies
-from dalink.audit.pattern_attack import unbalance
+from dalink.audit.pattern_mining import unbalance
 from dalink.encode.hardening import balance
 from dalink.errors import DalinkError
 
