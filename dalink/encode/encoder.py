@@ -72,7 +72,7 @@ def _bits_after(bits: int, steps: list) -> int:
 
 
 def _distinct_filters(
-    uniques: pd.Index, spec: FieldSpec, key: PartnershipKey, steps: list, salted_field: bool
+    uniques: Sequence[object], spec: FieldSpec, key: PartnershipKey, steps: list, salted_field: bool
 ) -> np.ndarray:
     """Packed filters of each distinct (value[, salt]) after the deterministic hardening steps.
 
@@ -145,10 +145,10 @@ def _field_filter_bytes(
     if not present.any():  # a field blank in every row
         return
     codes = row_codes[present]
-    salt_steps = [step for step in spec.hardening if isinstance(step, Salt)]
+    salted = any(isinstance(step, Salt) for step in spec.hardening)
     steps = list(spec.hardening)
     first_random = next((i for i, step in enumerate(steps) if not hardening.is_deterministic(step)), len(steps))
-    unique_packed = _distinct_filters(uniques, spec, key, steps[:first_random], bool(salt_steps))
+    unique_packed = _distinct_filters(uniques, spec, key, steps[:first_random], salted)
     remaining = steps[first_random:]
     flip_only = len(remaining) == 1 and isinstance(remaining[0], RandomBitFlip)
     permutation_key = key.derive(f"permute/{spec.name}", 64)
