@@ -11,9 +11,11 @@ flatters clkhash rather than dalink. Each clkhash token sets as many bits as dal
 default schema sets for that field, and clkhash hashes with ``blakeHash``, its
 random-hashing option (dalink hashes randomly too; clkhash's double hashing is no faster).
 
-Both tools are run twice: with their default number of processes (clkhash's
-``generate_clks`` starts one process per core for 10,000 records or more; dalink one per
-core, up to four) and with a single process, so the printed ratios compare like with like.
+Both tools are run with their default number of processes (clkhash's ``generate_clks``
+starts one process per core for 10,000 records or more; dalink one per core, up to four)
+and with a single process, so the printed ratios compare like with like. Each setting runs
+``--repeats`` times (default 3, interleaved so that a noisy moment hits both tools) and the
+median time is reported, with the fastest and slowest run beside it.
 """
 
 from __future__ import annotations
@@ -139,8 +141,16 @@ def child(tool: str, csv_path: str, output: str, workers: str) -> None:
     print(json.dumps(result))
 
 
-def measure(tool: str, workers: str, csv_path: Path, directory: Path) -> dict:
-    output = directory / f"{tool}-{workers}.out"
+def _median_run(trials: list[dict]) -> dict:
+    """The run with the median time (the upper middle one of an even number), its peak memory the largest seen."""
+    ordered = sorted(trials, key=lambda trial: trial["seconds"])
+    median = dict(ordered[len(ordered) // 2])
+    median["max_rss_mib"] = max(trial["max_rss_mib"] for trial in trials)
+    return median
+
+
+def measure(tool: str, workers: str, csv_path: Path, directory: Path, repeat: int = 0) -> dict:
+    output = directory / f"{tool}-{workers}-{repeat}.out"
     completed = subprocess.run(
         [sys.executable, __file__, "--child", tool, str(csv_path), str(output), workers],
         check=True, capture_output=True, text=True,
@@ -151,26 +161,34 @@ def measure(tool: str, workers: str, csv_path: Path, directory: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=100_000)
-    parser.add_argument("--smoke", action="store_true", help="2,000 records, for CI")
+    parser.add_argument("--smoke", action="store_true", help="2,000 records, one run each, for CI")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each setting; the median is reported")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.child:
         child(*arguments.child)
         return
     count = 2_000 if arguments.smoke else arguments.records
+    repeats = 1 if arguments.smoke else max(arguments.repeats, 1)
+    runs = [(tool, workers) for workers in ("default", "1") for tool in ("dalink", "clkhash")]
+    trials: dict[tuple[str, str], list[dict]] = {run: [] for run in runs}
     with tempfile.TemporaryDirectory() as temporary:
         directory = Path(temporary)
         csv_path = make_records(count, directory)
-        print(f"encoding {count:,} synthetic records on {os.cpu_count()} cores")
-        runs = [(tool, workers) for workers in ("default", "1") for tool in ("dalink", "clkhash")]
-        results = {run: measure(*run, csv_path, directory) for run in runs}
+        print(f"encoding {count:,} synthetic records on {os.cpu_count()} cores, median of {repeats} run(s) each")
+        for repeat in range(repeats):
+            for run in runs:
+                trials[run].append(measure(*run, csv_path, directory, repeat))
+    results = {run: _median_run(runs_of) for run, runs_of in trials.items()}
     rates = {run: result["records"] / result["seconds"] for run, result in results.items()}
     for (tool, workers), result in results.items():
         setting = "default" if workers == "default" else "workers=1"
         label = f"{tool} {setting} ({result['processes']} process{'es' if result['processes'] > 1 else ''})"
+        seconds = [trial["seconds"] for trial in trials[tool, workers]]
+        spread = f"  (runs {min(seconds):.2f}-{max(seconds):.2f} s)" if len(seconds) > 1 else ""
         print(
             f"{label:32s} {result['seconds']:7.2f} s  {rates[tool, workers]:10,.0f} records/s"
-            f"  peak RSS {result['max_rss_mib']:6.0f} MiB"
+            f"  peak RSS {result['max_rss_mib']:6.0f} MiB{spread}"
         )
     default_ratio = rates["dalink", "default"] / rates["clkhash", "default"]
     single_ratio = rates["dalink", "1"] / rates["clkhash", "1"]
