@@ -139,6 +139,7 @@ def keygen(output: str) -> None:
 @click.option("--schema", "schema_path", type=click.Path(dir_okay=False), help="Linkage schema JSON [default: built in].")
 @click.option("--column-map", type=click.Path(dir_okay=False), help="JSON file mapping standard names to your columns.")
 @click.option("--map", "mappings", multiple=True, metavar="STANDARD=THEIRS", help="Map one column, e.g. given_name=Forename.")
+@click.option("--sheet", metavar="NAME", help="Sheet of an Excel workbook to read [default: the first].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing package.")
 @click.option(
     "--workers",
@@ -162,6 +163,7 @@ def encode(
     schema_path: str | None,
     column_map: str | None,
     mappings: tuple[str, ...],
+    sheet: str | None,
     overwrite: bool,
     workers: int | None,
     check: bool,
@@ -175,7 +177,9 @@ def encode(
 
     schema = load_schema(schema_path) if schema_path else default_schema()
     if check:
-        result = check_file(input_path, schema=schema, column_mapping=_parse_mapping(column_map, mappings), workers=workers)
+        result = check_file(
+            input_path, schema=schema, column_mapping=_parse_mapping(column_map, mappings), sheet=sheet, workers=workers
+        )
         counts = result.counts
         click.echo(f"{input_path}: would encode {counts.encoded} of {counts.rows_in} rows, reject {counts.rejected}")
         _echo_rejected(counts.rejected_by_reason)
@@ -197,6 +201,7 @@ def encode(
             key=key,
             schema=schema,
             column_mapping=_parse_mapping(column_map, mappings),
+            sheet=sheet,
             overwrite=overwrite,
             progress=progress,
             workers=workers,

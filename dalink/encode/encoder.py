@@ -275,6 +275,7 @@ def encode_file(
     key: PartnershipKey,
     schema: LinkageSchema | None = None,
     column_mapping: Mapping[str, str] | None = None,
+    sheet: str | None = None,
     today: datetime.date | None = None,
     overwrite: bool = False,
     progress: Progress | None = None,
@@ -287,7 +288,7 @@ def encode_file(
     if output_path.exists() and not overwrite:
         raise OutputExistsError(f"{output_path}: the output exists; choose another path or remove it first")
     schema = schema or default_schema()
-    extract = read_extract(input_path, column_mapping=column_mapping)
+    extract = read_extract(input_path, column_mapping=column_mapping, sheet=sheet)
     result = encode_frame(
         extract, agency=agency, key=key, schema=schema, today=today, progress=progress, workers=workers
     )

@@ -331,13 +331,29 @@ def _clean_text(column: pd.Series, *, all_text: bool = False) -> pd.Series:
     return pd.Series(cleaned, index=column.index, dtype=object)
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+
+
+def _excel_sheets(path: Path) -> list[str]:
+    """The sheet names of a workbook (empty if they cannot be read)."""
+    try:
+        with pd.ExcelFile(path) as workbook:
+            return [str(name) for name in workbook.sheet_names]
+    except (ImportError, OSError, ValueError):
+        return []
+
+
+def _read_table(path: Path, sheet: str | None = None) -> pd.DataFrame:
     suffix = path.suffix.lower()
+    if sheet is not None and suffix not in EXCEL_SUFFIXES:
+        raise InputFileError(f"{path}: a sheet can only be chosen in an Excel workbook")
     try:
         if suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
-        elif suffix in (".xlsx", ".xlsm", ".xls"):
-            frame = pd.read_excel(path, dtype=object)
+        elif suffix in EXCEL_SUFFIXES:
+            if sheet is not None and sheet not in (sheets := _excel_sheets(path)):
+                raise InputFileError(f"{path}: no sheet named {sheet!r} (the workbook has: {', '.join(sheets)})")
+            frame = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=object)
         else:  # pragma: no cover - routed by read_extract
             raise InputFileError(f"{path}: unsupported file type")
     except ImportError as error:
@@ -361,18 +377,24 @@ def read_extract(
     path: str | os.PathLike[str],
     *,
     column_mapping: Mapping[str, str] | None = None,
+    sheet: str | None = None,
 ) -> Extract:
-    """Read an extract; ``column_mapping`` maps standard names to the agency's own column names."""
+    """Read an extract; ``column_mapping`` maps standard names to the agency's own column names.
+
+    ``sheet`` names the sheet of an Excel workbook to read (default: the first).
+    """
     source = Path(path)
     if not source.exists():
         raise InputFileError(f"{source}: the input file does not exist")
     if source.is_dir():
         raise InputFileError(f"{source}: is a directory, not an extract")
-    is_csv = source.suffix.lower() not in (".parquet", ".pq", ".xlsx", ".xlsm", ".xls")
+    is_csv = source.suffix.lower() not in (".parquet", ".pq", *EXCEL_SUFFIXES)
     if is_csv:
+        if sheet is not None:
+            raise InputFileError(f"{source}: a sheet can only be chosen in an Excel workbook")
         frame, rejects, rows_read, cleaned = _read_csv(source)
     else:
-        frame, rejects, cleaned = _read_table(source), [], False
+        frame, rejects, cleaned = _read_table(source, sheet), [], False
         rows_read = len(frame)
     mapping = dict(column_mapping or {})
     unknown = sorted(set(mapping) - set(STANDARD_COLUMNS))
@@ -396,9 +418,11 @@ def read_extract(
         frame.columns = [renames.get(name, name) for name in frame.columns]
     missing = [name for name in REQUIRED_COLUMNS if name not in frame.columns]
     if missing:
-        raise InputFileError(
-            f"{source}: missing required column(s): {', '.join(missing)} (map your own column names with a column mapping)"
-        )
+        hint = "map your own column names with a column mapping"
+        sheets = _excel_sheets(source) if source.suffix.lower() in EXCEL_SUFFIXES and sheet is None else []
+        if len(sheets) > 1:
+            hint += f", or choose another sheet (the workbook has: {', '.join(sheets)}; this is {sheets[0]})"
+        raise InputFileError(f"{source}: missing required column(s): {', '.join(missing)} ({hint})")
     if rows_read == 0:
         raise InputFileError(f"{source}: the file has a header but no data rows")
     # one new frame from arrays (selecting, copying and re-indexing a large object frame

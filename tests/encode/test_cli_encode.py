@@ -206,6 +206,28 @@ def test_parquet_and_excel_inputs(tmp_path: Path, sample_csv: Path, key_file: Pa
         assert json.loads((output / "manifest.json").read_text())["counts"]["encoded"] == 5
 
 
+def test_a_workbook_sheet_is_chosen_by_name(tmp_path: Path, sample_csv: Path, key_file: Path) -> None:
+    frame = pd.read_csv(sample_csv, dtype=str)
+    workbook = tmp_path / "in.xlsx"
+    with pd.ExcelWriter(workbook) as writer:
+        pd.DataFrame({"note": ["exported 2024-05-01"]}).to_excel(writer, sheet_name="About", index=False)
+        frame.to_excel(writer, sheet_name="Incidents", index=False)
+    output = tmp_path / "out.dalink"
+    common = ("--agency", "police", "--key-file", str(key_file), "-o", str(output), "--quiet")
+    first = run("encode", str(workbook), *common)
+    assert first.exit_code == 1 and "missing required column(s)" in first.output
+    assert "the workbook has: About, Incidents; this is About" in first.output and not output.exists()
+    wrong = run("encode", str(workbook), "--sheet", "Referrals", *common)
+    assert wrong.exit_code == 1 and "no sheet named 'Referrals'" in wrong.output
+    chosen = run("encode", str(workbook), "--sheet", "Incidents", *common)
+    assert chosen.exit_code == 0, chosen.output
+    assert json.loads((output / "manifest.json").read_text())["counts"]["encoded"] == 5
+    checked = run("encode", str(workbook), "--sheet", "Incidents", "--check")
+    assert checked.exit_code == 0 and "would encode 5 of 5 rows" in checked.output
+    not_excel = run("encode", str(sample_csv), "--sheet", "Incidents", "--check")
+    assert not_excel.exit_code == 1 and "only be chosen in an Excel workbook" in not_excel.output
+
+
 def test_typed_parquet_columns_read_as_csv_text_would(tmp_path: Path, key_file: Path) -> None:
     # pandas writes whole numbers with blanks as floats; dates arrive as timestamps
     frame = pd.DataFrame(
