@@ -16,7 +16,7 @@ from pydantic import TypeAdapter
 
 from sample_data import TODAY
 from dalink.cli import main
-from dalink.encode import extract, hardening, parallel
+from dalink.encode import csv_reader, extract, hardening, parallel
 from dalink.encode.bloom import FieldHasher
 from dalink.encode.encoder import encode_frame
 from dalink.encode.extract import read_extract
@@ -249,15 +249,15 @@ CELL_PIECES = ["a", "b", "é", " ", "\t", "\xa0", '"', '""', ",", ";", "\n", "\r
 def test_arrow_csv_reader_agrees_with_csv_module(header: str, terminator: str, body: str) -> None:
     text = header + terminator + body
     delimiter = ";" if ";" in header else ","
-    fast = extract._read_csv_with_arrow(text, delimiter)
-    from_bytes = extract._read_csv_with_arrow(text, delimiter, text.encode("utf-8"))
+    fast = csv_reader._read_csv_with_arrow(text, delimiter)
+    from_bytes = csv_reader._read_csv_with_arrow(text, delimiter, text.encode("utf-8"))
     if fast is None:
         assert from_bytes is None
         return  # handed to the csv module: nothing to compare
     frame, rejects, rows_read, cleaned = fast
     assert from_bytes is not None and from_bytes[0].equals(frame) and from_bytes[1:] == fast[1:]
     assert cleaned and rejects == []
-    reference, reference_rejects, reference_rows = extract._read_csv_with_csv_module(text, delimiter, "test.csv")
+    reference, reference_rejects, reference_rows = csv_reader._read_csv_with_csv_module(text, delimiter, "test.csv")
     for column in reference.columns:
         if column != "row_number":
             reference[column] = extract._clean_text(reference[column], all_text=True)
@@ -276,8 +276,8 @@ def test_every_csv_reader_path_agrees_with_csv_module(header: str, terminator: s
     """Whatever path reads a file (Arrow, Arrow around ragged rows, the csv module), rows and rejects match."""
     delimiter = ";" if ";" in header else ","
     text = terminator.join([header, *(delimiter.join(row) for row in rows)]) + terminator
-    frame, rejects, rows_read, cleaned = extract._read_csv_text(text, delimiter, "test.csv")
-    reference, reference_rejects, reference_rows = extract._read_csv_with_csv_module(text, delimiter, "test.csv")
+    frame, rejects, rows_read, cleaned = csv_reader._read_csv_text(text, delimiter, "test.csv")
+    reference, reference_rejects, reference_rows = csv_reader._read_csv_with_csv_module(text, delimiter, "test.csv")
     if cleaned:
         for column in reference.columns:
             if column != "row_number":
@@ -289,7 +289,7 @@ def test_every_csv_reader_path_agrees_with_csv_module(header: str, terminator: s
 
 def test_ragged_rows_do_not_send_the_file_to_the_csv_module() -> None:
     text = "h1,h2\n" + "a,b\n" * 5 + "c,d,e\n" + '"x\ny",z\n' + "f\n" + "g,h\n"
-    fast = extract._read_csv_around_ragged_rows(text, ",")
+    fast = csv_reader._read_csv_around_ragged_rows(text, ",")
     assert fast is not None
     frame, rejects, rows_read, cleaned = fast
     assert [reject["row_number"] for reject in rejects] == [6, 8] and rows_read == 9
@@ -298,10 +298,10 @@ def test_ragged_rows_do_not_send_the_file_to_the_csv_module() -> None:
 
 
 def test_ragged_and_nul_files_use_the_csv_module() -> None:
-    assert extract._read_csv_with_arrow("a,b\n1,2,3\n", ",") is None
-    assert extract._read_csv_with_arrow("a,b\n1,\x002\n", ",") is None
-    assert extract._read_csv_with_arrow("\na,b\n1,2\n", ",") is None
-    fast = extract._read_csv_with_arrow('a,b\n"x, y", z \n , \n', ",")
+    assert csv_reader._read_csv_with_arrow("a,b\n1,2,3\n", ",") is None
+    assert csv_reader._read_csv_with_arrow("a,b\n1,\x002\n", ",") is None
+    assert csv_reader._read_csv_with_arrow("\na,b\n1,2\n", ",") is None
+    fast = csv_reader._read_csv_with_arrow('a,b\n"x, y", z \n , \n', ",")
     assert fast is not None and fast[2] == 1
     assert fast[0]["a"].tolist() == ["x, y"] and fast[0]["b"].tolist() == ["z"]
     reference = list(csv.reader(io.StringIO('a,b\n"x, y", z \n', newline="")))
@@ -313,8 +313,8 @@ def test_a_windows_1252_file_that_starts_as_ascii_is_read_by_arrow(tmp_path: Pat
     rows = [f"R{index},Smith\n" for index in range(8_000)] + ["R-last,Zoë\n"]
     path = tmp_path / "extract.csv"
     path.write_bytes(("record_id,family_name\n" + "".join(rows)).encode("cp1252"))
-    assert path.stat().st_size > extract._FIRST_LINE_WINDOW
-    frame, rejects, rows_read, cleaned = extract._read_csv(path)
+    assert path.stat().st_size > csv_reader._FIRST_LINE_WINDOW
+    frame, rejects, rows_read, cleaned = csv_reader.read_csv(path)
     assert cleaned and rejects == [] and rows_read == 8_001
     assert frame["family_name"].iloc[-1] == "Zoë" and frame["row_number"].iloc[-1] == 8_001
 
@@ -322,5 +322,5 @@ def test_a_windows_1252_file_that_starts_as_ascii_is_read_by_arrow(tmp_path: Pat
 def test_a_utf8_file_is_read_from_its_bytes(tmp_path: Path) -> None:
     path = tmp_path / "extract.csv"
     path.write_bytes(b"\xef\xbb\xbf\r\n\nrecord_id;family_name\r\nR1; Zo\xc3\xab \r\n")
-    frame, rejects, rows_read, cleaned = extract._read_csv(path)
+    frame, rejects, rows_read, cleaned = csv_reader.read_csv(path)
     assert cleaned and rows_read == 1 and frame["family_name"].tolist() == ["Zoë"]
