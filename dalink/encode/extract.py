@@ -18,11 +18,18 @@ import pandas as pd
 import pyarrow as pa
 
 from dalink.encode.csv_reader import clean_arrow_text, read_csv
+from dalink.encode.names import split_full_name
 from dalink.encode.schema import EVENT_COLUMNS, IDENTIFIER_COLUMNS
 from dalink.errors import InputFileError
 
 REQUIRED_COLUMNS = ("record_id", "given_name", "family_name", "date_of_birth", "event_date", "event_type", "role")
 STANDARD_COLUMNS = ("record_id", *IDENTIFIER_COLUMNS, *EVENT_COLUMNS)
+NAME_COLUMNS = ("given_name", "middle_name", "family_name")
+# Input only: a whole name in one column (a MARAC spreadsheet's "Victim name"), split into
+# the three name columns when the file has none of them.
+FULL_NAME = "full_name"
+
+
 @dataclass(frozen=True)
 class Extract:
     """An agency's rows in standard columns (all text, ``None`` for blanks)."""
@@ -94,6 +101,16 @@ def _read_table(path: Path, sheet: str | None = None) -> pd.DataFrame:
     return frame
 
 
+def _split_full_names(full_names: np.ndarray) -> dict[str, np.ndarray]:
+    """The given, middle and family name columns of whole names, split once per distinct name."""
+    codes, uniques = pd.factorize(full_names, use_na_sentinel=True)
+    parts = [split_full_name(value) for value in uniques] + [(None, None, None)]  # the last slot: missing
+    return {
+        name: np.array([part[position] for part in parts], dtype=object)[codes]
+        for position, name in enumerate(NAME_COLUMNS)
+    }
+
+
 def read_extract(
     path: str | os.PathLike[str],
     *,
@@ -118,7 +135,7 @@ def read_extract(
         frame, rejects, cleaned = _read_table(source, sheet), [], False
         rows_read = len(frame)
     mapping = dict(column_mapping or {})
-    unknown = sorted(set(mapping) - set(STANDARD_COLUMNS))
+    unknown = sorted(set(mapping) - {*STANDARD_COLUMNS, FULL_NAME})
     if unknown:
         raise InputFileError(f"{source}: column mapping names unknown standard column(s): {', '.join(unknown)}")
     shared = sorted(name for name, count in collections.Counter(mapping.values()).items() if count > 1)
@@ -137,7 +154,12 @@ def read_extract(
         raise InputFileError(f"{source}: mapped column(s) not in the file: {', '.join(missing_mapped)}")
     if renames:  # relabelled in place (``rename`` copies every column of a large frame)
         frame.columns = [renames.get(name, name) for name in frame.columns]
-    missing = [name for name in REQUIRED_COLUMNS if name not in frame.columns]
+    full_name = FULL_NAME in frame.columns
+    if full_name and (named := [name for name in NAME_COLUMNS if name in frame.columns]):
+        raise InputFileError(f"{source}: the file has {FULL_NAME} and {', '.join(named)}; map the names one way only")
+    missing = [
+        name for name in REQUIRED_COLUMNS if name not in frame.columns and not (full_name and name in NAME_COLUMNS)
+    ]
     if missing:
         hint = "map your own column names with a column mapping"
         sheets = _excel_sheets(source) if source.suffix.lower() in EXCEL_SUFFIXES and sheet is None else []
@@ -149,13 +171,15 @@ def read_extract(
     # one new frame from arrays (selecting, copying and re-indexing a large object frame
     # each cost as much as building it)
     columns: dict[str, np.ndarray] = {}
-    for name in STANDARD_COLUMNS:
+    for name in (*STANDARD_COLUMNS, FULL_NAME) if full_name else STANDARD_COLUMNS:
         if name not in frame.columns:
             columns[name] = np.full(len(frame), None, dtype=object)
         elif cleaned:
             columns[name] = frame[name].to_numpy(dtype=object)  # the Arrow CSV reader cleaned every cell
         else:
             columns[name] = _clean_text(frame[name], all_text=is_csv).to_numpy(dtype=object)
+    if full_name:
+        columns.update(_split_full_names(columns.pop(FULL_NAME)))
     columns["row_number"] = frame["row_number"].to_numpy()
     rows = pd.DataFrame(columns, copy=False)  # every array is new or from the discarded frame
     return Extract(source=str(source), rows=rows, rejects=rejects, rows_read=rows_read)

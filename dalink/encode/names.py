@@ -120,6 +120,51 @@ def normalise_name(value: object) -> str | None:
     return name
 
 
+# --- a whole name in one field -----------------------------------------------------------------
+
+# Words that belong to the family name that follows them ("Maria de Souza", "Ludwig van der Berg").
+_SURNAME_PARTICLES = frozenset(
+    {"de", "da", "das", "do", "dos", "di", "du", "del", "della", "la", "le", "van", "von", "der", "den", "ter", "ten"}
+    | {"bin", "binti", "bint", "al", "el", "ap", "st"}
+)
+
+
+def _is_title(word: str) -> bool:
+    return word.lower().strip(".") in _TITLES
+
+
+def split_full_name(value: object) -> tuple[object, object, object]:
+    """(given, middle, family) of a name held in one field, each still to be normalised.
+
+    Why: some agencies (a MARAC spreadsheet's "Victim name", say) keep the whole name in one
+    column. "Smith, Jane Mary" (family name first, then a comma) and "Jane Mary Smith" are
+    both read; titles and suffixes are dropped, a one-word name is taken as the given name
+    (as the family name after a title: "Mrs Jones"), and particles before the last word
+    ("de", "van der", "al") stay with the family name.
+    A value that is not text is passed on as the given name, so that normalising it
+    rejects the row with the usual reason.
+    """
+    if not isinstance(value, str):
+        return value, None, None
+    family: str | None = None
+    text = value
+    if "," in value:
+        family_text, _, text = value.partition(",")
+        family = " ".join(word for word in family_text.split() if not _is_title(word)) or None
+    all_words = text.split()
+    words = [word for word in all_words if not _is_title(word)]
+    if family is None and len(words) == 1 and len(all_words) > 1:  # "Mrs Jones": a title goes with a family name
+        return None, None, words[0]
+    if family is None and len(words) > 1:
+        start = len(words) - 1
+        while start > 1 and words[start - 1].lower() in _SURNAME_PARTICLES:
+            start -= 1
+        family, words = " ".join(words[start:]), words[:start]
+    given = words[0] if words else None
+    middle = " ".join(words[1:]) or None
+    return given, middle, family
+
+
 # --- phonetic codes ----------------------------------------------------------------------------
 
 # Spellings that Double Metaphone reads alike and plain Metaphone does not.

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from sample_data import SAMPLE_ROWS, TEST_SECRET
 from dalink.cli import main
+from dalink.encode.extract import read_extract
 
 IDENTIFIER_VALUES = sorted(
     {value for row in SAMPLE_ROWS for value in row[1:7] if value and len(value) > 3}, key=len, reverse=True
@@ -301,3 +302,23 @@ def test_many_rejected_rows_bring_a_warning(tmp_path: Path, key_file: Path) -> N
     result = run("encode", str(source), "--agency", "police", "--key-file", str(key_file), "-o", str(output), "--quiet")
     assert result.exit_code == 0 and "encoded 18 of 20" in result.output
     assert "warning: 10% of the rows were rejected" in result.output  # (on stderr)
+
+
+def test_a_whole_name_in_one_column_is_split(tmp_path: Path, key_file: Path) -> None:
+    source = write(tmp_path / "marac.csv", (
+        "Ref,Victim name,DOB,Date,Type,Role\n"
+        'M1,"SMITH, Jane",12/03/1985,2024-01-20,marac_referral,victim\n'
+        "M2,Mrs Mary Jones-Reid,1979-07-01,2024-02-10,marac_referral,victim\n"
+        "M3,Jane 2nd,1979-07-01,2024-02-10,marac_referral,victim\n"
+    ).encode())
+    mapping = ["--map", "record_id=Ref", "--map", "full_name=Victim name", "--map", "date_of_birth=DOB",
+               "--map", "event_date=Date", "--map", "event_type=Type", "--map", "role=Role"]
+    checked = run("encode", str(source), *mapping, "--check")
+    assert checked.exit_code == 0 and "would encode 2 of 3 rows" in checked.output
+    assert "row 3: family_name: name contains digits" in checked.output  # (the part split from full_name)
+    rows = read_extract(source, column_mapping=dict(item.split("=", 1) for item in mapping[1::2])).rows
+    assert rows["given_name"].tolist() == ["Jane", "Mary", "Jane"]
+    assert rows["family_name"].tolist() == ["SMITH", "Jones-Reid", "2nd"]
+    both = write(tmp_path / "both.csv", b"record_id,full_name,given_name,family_name,date_of_birth,event_date,event_type,role\n")
+    result = run("encode", str(both), "--check")
+    assert result.exit_code == 1 and "has full_name and given_name, family_name; map the names one way only" in result.output

@@ -614,3 +614,38 @@ def test_iso_date_fast_path_agrees_with_the_scalar_parser(days: list[datetime.da
     column = normalise_series(pd.Series(texts, dtype=object), "date_of_birth", today=TODAY)
     for position, text in enumerate(texts):
         assert (column.values.iat[position], column.problems.iat[position]) == _scalar_outcome("date_of_birth", text)
+
+
+@pytest.mark.parametrize(
+    "whole, parts",
+    [
+        ("Jane Smith", ("Jane", None, "Smith")),
+        ("SMITH, Jane Mary", ("Jane", "Mary", "SMITH")),
+        ("Mrs Jane Smith-Jones", ("Jane", None, "Smith-Jones")),
+        ("Dr. Ann B. Lee Jr", ("Ann", "B.", "Lee")),
+        ("Maria de Souza", ("Maria", None, "de Souza")),
+        ("Ludwig van der Berg", ("Ludwig", None, "van der Berg")),
+        ("Jane", ("Jane", None, None)),
+        ("Mrs Jones", (None, None, "Jones")),
+        ("Smith,", (None, None, "Smith")),
+        ("   ", (None, None, None)),
+        (None, (None, None, None)),
+        (17, (17, None, None)),  # not text: normalising the given name rejects the row
+    ],
+)
+def test_split_full_name(whole: object, parts: tuple) -> None:
+    from dalink.encode.names import split_full_name
+
+    assert split_full_name(whole) == parts
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="abcdeéł-'", min_size=1, max_size=8), min_size=2, max_size=5))
+def test_split_full_name_keeps_every_word_in_order(words: list[str]) -> None:
+    from dalink.encode.names import _SURNAME_PARTICLES, _TITLES, split_full_name
+
+    assume(not any(word.lower().strip(".") in _TITLES for word in words))
+    given_name, middle, family = split_full_name(" ".join(words))
+    assert " ".join(part for part in (given_name, middle, family) if part) == " ".join(words)
+    assert given_name == words[0] and family is not None and family.split()[-1] == words[-1]
+    assert all(word.lower() in _SURNAME_PARTICLES for word in family.split()[:-1])
