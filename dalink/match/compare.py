@@ -79,6 +79,11 @@ class ComparisonSpec(BaseModel):
     def level_count(self) -> int:
         return len(self.labels)
 
+    @property
+    def ordered_levels(self) -> list[int]:
+        """Levels from least to most similar ("missing" and "swapped names" are off the scale)."""
+        return [index for index, label in enumerate(self.labels) if label not in ("missing", "swapped names")]
+
     def levels(self, dice: np.ndarray, both_present: np.ndarray) -> np.ndarray:
         """Agreement levels from Dice values (``swap`` and ``identical`` are set by the caller)."""
         scale = max(self.ceiling - self.floor, 1e-6)

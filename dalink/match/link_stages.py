@@ -135,14 +135,18 @@ def _probability_from_weight(weight: np.ndarray) -> np.ndarray:
 
 
 def _threshold_from_weights(weight: np.ndarray, resolution_bits: float = 0.02, chunk: int = 8_000_000) -> float:
-    """The expected-F1 threshold over per-pair weights, binned (in chunks) so that it costs one pass."""
+    """The expected-F1 threshold over per-pair weights, binned (in chunks) so that it costs one pass.
+
+    A bin stands for its lower edge, so the threshold never lands above a pair of the
+    lowest bin it admits (rounding to the nearest edge could leave that pair out).
+    """
     if len(weight) == 0:
         return 0.5
     lowest = int(np.floor(float(weight.min()) / resolution_bits))
     highest = int(np.ceil(float(weight.max()) / resolution_bits))
     counts = np.zeros(highest - lowest + 1, dtype=np.int64)
     for start in range(0, len(weight), chunk):
-        bins = np.round(weight[start : start + chunk].astype(np.float64) / resolution_bits).astype(np.int64) - lowest
+        bins = np.floor(weight[start : start + chunk].astype(np.float64) / resolution_bits).astype(np.int64) - lowest
         counts += np.bincount(bins, minlength=len(counts))[: len(counts)]
     used = np.flatnonzero(counts)
     return expected_f1_threshold(_probability_from_weight((used + lowest) * resolution_bits), counts[used])

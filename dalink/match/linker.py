@@ -87,6 +87,9 @@ ENTITIES_FILE = "entities.parquet"
 PAIRS_FILE = "pairs.parquet"
 MODEL_FILE = "model.json"
 SUMMARY_FILE = "summary.json"
+# Below this many records the model, estimated from the records themselves without labels,
+# has too few pairs to learn from (the random pairs that give u are the matches themselves).
+FEW_RECORDS = 100
 
 
 class LinkConfig(BaseModel):
@@ -326,6 +329,12 @@ def link(
         stages.done("write", 1.0)
         summary["timings_seconds"] = stages.timings
         (directory / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if len(records) < FEW_RECORDS:
+        logger.warning(
+            "only %d records: the model is estimated from the records themselves, without labels, and needs a few "
+            "hundred to be reliable; check the links by hand (pairs.parquet) before using them",
+            len(records),
+        )
     logger.info(
         "linked %d records into %d entities (%d candidate pairs, %d links)",
         len(records),

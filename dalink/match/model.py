@@ -59,7 +59,7 @@ from dalink.match.patterns import (
     encode_patterns,
     merge_patterns,
 )
-from dalink.match.probability import initial_m, logistic, with_level, expected_f1_threshold
+from dalink.match.probability import expected_f1_threshold, initial_m, logistic, monotone_m, with_level
 
 __all__ = [
     "MODEL_FORMAT",
@@ -182,7 +182,7 @@ class FellegiSunter:
                 m = np.mean(collected[index], axis=0)
             else:
                 logger.warning("no pairs to estimate m for %s; using a neutral start", spec.field)
-                m = initial_m(spec.level_count)
+                m = initial_m(spec)
             m = m.copy()
             if spec.swap_key and names_free[index]:
                 swap_level = spec.labels.index("swapped names")
@@ -255,7 +255,8 @@ class FellegiSunter:
         self, name: str, fixed_fields: tuple[str, ...], patterns: PatternCounts, active: list[int]
     ) -> tuple[list[np.ndarray], SessionTrace]:
         """EM for m and the session's share of matches, with u held and only ``active`` free."""
-        m = [initial_m(spec.level_count) for spec in self.comparisons]
+        prior_m = [initial_m(spec) for spec in self.comparisons]
+        m = [start.copy() for start in prior_m]
         share = 0.3
         counts = patterns.counts.astype(np.float64)
         log_u = [np.log(self.u_[index]) for index in range(len(self.comparisons))]
@@ -282,8 +283,10 @@ class FellegiSunter:
                 column = patterns.patterns[:, index]
                 totals = np.bincount(column, weights=weights, minlength=spec.level_count)
                 totals[MISSING_LEVEL] = 0.0
-                totals[1:] += self.smoothing * 1e-3
-                updated = totals / totals.sum()
+                # ``smoothing`` pseudo-pairs of prior matches, spread as the starting point is: they
+                # keep a level no match reached from an extreme weight when matches are few
+                totals[1:] += self.smoothing * prior_m[index][1:]
+                updated = monotone_m(totals, self.u_[index], spec.ordered_levels)
                 updated[MISSING_LEVEL] = 1.0
                 change = max(change, float(np.abs(updated - m[index]).max()))
                 m[index] = updated

@@ -8,11 +8,13 @@ the model uses on its candidates, and needs no estimator for it; and the estimat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from dalink.match.compare import MISSING_LEVEL
+from dalink.match.compare import MISSING_LEVEL, ComparisonSpec
 
-__all__ = ["expected_f1_threshold", "initial_m", "logistic", "with_level"]
+__all__ = ["expected_f1_threshold", "initial_m", "logistic", "monotone_m", "with_level"]
 
 
 def expected_f1_threshold(probability: np.ndarray, counts: np.ndarray) -> float:
@@ -52,9 +54,44 @@ def with_level(probabilities: np.ndarray, level: int, value: float) -> np.ndarra
     return result
 
 
-def initial_m(level_count: int) -> np.ndarray:
-    """A starting point that says "higher levels are likelier for matches"."""
-    m = np.zeros(level_count)
-    m[1:] = 2.0 ** np.arange(level_count - 1)
+def initial_m(spec: ComparisonSpec) -> np.ndarray:
+    """EM's starting m, and its prior: "more similar levels are likelier for matches".
+
+    Each step up the similarity scale doubles the share; a level off the scale (swapped
+    names) gets the share of "different", so a few matches cannot make it strong evidence.
+    """
+    m = np.zeros(spec.level_count)
+    ordered = spec.ordered_levels
+    m[ordered] = 2.0 ** np.arange(len(ordered))
+    off_scale = [level for level in range(1, spec.level_count) if level not in ordered]
+    m[off_scale] = 1.0
     m[1:] /= m[1:].sum()
+    return m
+
+
+def monotone_m(totals: np.ndarray, u: np.ndarray, ordered: Sequence[int]) -> np.ndarray:
+    """m from expected level counts, constrained so that m/u never falls as similarity rises.
+
+    Why: more similar encodings can never be weaker evidence of a match. Without the
+    constraint, EM on few matches (a small partnership, a narrow training session) puts all
+    of m on whatever levels those few pairs happened to reach, and the level above gets a
+    large negative weight: two identical records then score below a near miss. This is the
+    maximum-likelihood M-step under the constraint (pool adjacent violators on ``totals/u``
+    weighted by ``u``); where EM's m/u already rises, nothing changes. Levels outside
+    ``ordered`` (missing, swapped names) keep their share. ``totals[MISSING_LEVEL]`` is ignored.
+    """
+    totals = totals.astype(np.float64).copy()
+    totals[MISSING_LEVEL] = 0.0
+    total = float(totals.sum())
+    m = totals / total
+    blocks: list[tuple[float, float, list[int]]] = []  # (Σ totals, Σ u, levels), ratios rising
+    for level in ordered:
+        block = (float(totals[level]), float(u[level]), [level])
+        while blocks and blocks[-1][0] * block[1] > block[0] * blocks[-1][1]:  # previous ratio above this one
+            previous = blocks.pop()
+            block = (previous[0] + block[0], previous[1] + block[1], previous[2] + block[2])
+        blocks.append(block)
+    for block_total, block_u, levels in blocks:
+        for level in levels:
+            m[level] = block_total / block_u * float(u[level]) / total
     return m

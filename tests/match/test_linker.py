@@ -91,3 +91,41 @@ def test_term_frequency_adjustment_is_recorded_and_optional(linked, partnership:
     merged = with_adjustment.merge(without, on=["agency_l", "record_id_l", "agency_r", "record_id_r"])
     moved = ~np.isclose(merged["match_weight_x"], merged["match_weight_y"], atol=1e-4)
     assert 0 < moved.sum() < len(merged)
+
+
+POLICE_ROWS = """record_id,given_name,family_name,date_of_birth,sex,postcode,event_date,event_type,local_authority,role
+A1,Jane,Smith,12/03/1985,F,SG1 1AA,2024-01-05,incident,E07000096,victim
+A2,Mary,Jones,01/07/1979,F,AL1 3JX,2024-02-01,incident,E07000096,victim
+A3,Tom,Brown,05/05/1990,M,WD17 1AB,2024-02-03,incident,E07000096,perpetrator
+A4,Sarah,Khan,22/11/1992,F,SG6 2NG,2024-03-09,incident,E07000096,victim
+A5,Emma,Wilson,30/01/1988,F,HP1 1AA,2024-03-20,incident,E07000096,victim
+"""
+MARAC_ROWS = """record_id,full_name,date_of_birth,sex,postcode,event_date,event_type,local_authority,role
+M1,"SMITH, Jane",1985-03-12,F,SG1 1AA,2024-01-20,marac_referral,E07000096,victim
+M2,Mrs Mary Jones-Reid,1979-07-01,F,AL1 3JX,2024-02-10,marac_referral,E07000096,victim
+M3,Sara Khan,1992-11-22,F,,2024-04-01,marac_referral,E07000241,victim
+M4,Lucy Evans,1970-06-06,F,LU1 1AA,2024-04-02,marac_referral,E07000096,victim
+"""
+
+
+def test_a_tiny_partnership_links_its_obvious_matches_and_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Nine records: EM sees three matches. More similar levels never weigh less, so identical records link."""
+    from match_helpers import TEST_SECRET, TODAY
+    from dalink.encode.encoder import encode_file
+    from dalink.keys import PartnershipKey
+
+    key = PartnershipKey(TEST_SECRET)
+    packages = []
+    for agency, text in (("police", POLICE_ROWS), ("marac", MARAC_ROWS)):
+        (tmp_path / f"{agency}.csv").write_text(text, encoding="utf-8")
+        encode_file(tmp_path / f"{agency}.csv", tmp_path / f"{agency}.dalink", agency=agency, key=key, today=TODAY)
+        packages.append(tmp_path / f"{agency}.dalink")
+    with caplog.at_level("WARNING", logger="dalink.match.linker"):
+        result = link(packages, tmp_path / "linkage")
+    entity = dict(zip(result.entities["record_id"], result.entities["entity_id"]))
+    assert entity["A1"] == entity["M1"] and entity["A2"] == entity["M2"] and entity["A4"] == entity["M3"]
+    assert len(set(entity.values())) == 6
+    assert "only 9 records" in caplog.text
+    for spec, m, u in zip(result.model.comparisons, result.model.m_, result.model.u_):
+        ratios = m[spec.ordered_levels] / u[spec.ordered_levels]
+        assert np.all(np.diff(ratios) >= -1e-9 * ratios.max()), spec.field
