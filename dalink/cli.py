@@ -227,13 +227,32 @@ def _echo_rejected(by_reason: dict[str, int]) -> None:
 @main.command()
 @click.argument("package", type=click.Path())
 @click.option("--verify/--no-verify", default=True, help="Verify checksums too.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole manifest as JSON.")
 @handle_errors
-def inspect(package: str, verify: bool) -> None:
-    """Print a package's manifest (schema, key fingerprint, counts, checksums)."""
+def inspect(package: str, verify: bool, as_json: bool) -> None:
+    """What a package holds: agency, key fingerprint, schema, counts, files (never an identifier).
+
+    With --json, the whole manifest as JSON (the schema included).
+    """
     from dalink.encode.package import read_manifest, read_package
 
     manifest = read_package(package).manifest if verify else read_manifest(package)
-    click.echo(manifest.to_json(), nl=False)
+    if as_json:
+        click.echo(manifest.to_json(), nl=False)
+        return
+    schema, counts = manifest.schema_, manifest.counts
+    click.echo(f"{package}: {manifest.format} v{manifest.format_version}, written by dalink {manifest.dalink_version}")
+    click.echo(f"  agency           {manifest.agency} (from {manifest.source_name})")
+    click.echo(f"  key fingerprint  {manifest.key_fingerprint}  (every package of a linkage must share it)")
+    click.echo(f"  schema           {schema.name} v{schema.version}, hash {manifest.schema_hash[:16]}")
+    click.echo(f"  rows             {counts.rows_in} read, {counts.encoded} encoded, {counts.rejected} rejected")
+    _echo_rejected(counts.rejected_by_reason)
+    for spec in schema.fields:
+        steps = ", ".join(step.kind for step in spec.hardening) or "no hardening"
+        click.echo(f"  field            {spec.name}: {spec.encoded_bits}-bit Bloom filter ({steps})")
+    click.echo(f"  blocking keys    {', '.join(block.name for block in schema.blocking_keys)}")
+    files = ", ".join(f"{name} ({entry.bytes:,} bytes)" for name, entry in sorted(manifest.files.items()))
+    click.echo(f"  files            {files}; checksums {'verified' if verify else 'not verified (--verify)'}")
 
 
 @main.command()

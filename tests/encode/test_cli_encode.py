@@ -36,8 +36,13 @@ def test_keygen_then_encode_then_inspect(tmp_path: Path, sample_csv: Path) -> No
     result = run("encode", str(sample_csv), "--agency", "police", "--key-file", str(key_path), "-o", str(output), "--quiet")
     assert result.exit_code == 0, result.output
     assert "encoded 5 of 5 rows" in result.output
-    result = run("inspect", str(output))
+    result = run("inspect", str(output), "--json")
     assert result.exit_code == 0 and json.loads(result.output)["agency"] == "police"
+    summary = run("inspect", str(output))
+    assert summary.exit_code == 0 and "agency           police" in summary.output
+    assert "5 read, 5 encoded, 0 rejected" in summary.output and "checksums verified" in summary.output
+    assert json.loads(result.output)["key_fingerprint"] in summary.output
+    assert "bf_" not in summary.output and "Smith" not in summary.output
 
 
 def test_no_identifier_or_key_leaks_anywhere(tmp_path: Path, sample_csv: Path, key_file: Path) -> None:
