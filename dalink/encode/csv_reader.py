@@ -14,6 +14,7 @@ import codecs
 import csv
 import io
 import itertools
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -74,12 +75,16 @@ def _first_line(text: str) -> str:
     return stripped.splitlines()[0]
 
 
-def read_csv(path: Path) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool]:
-    """Rows, rejects, rows read, and whether the cells are already cleaned (see :func:`_clean_text`).
+def read_csv(
+    path: Path, wanted: Collection[str] | None = None
+) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool]:
+    """Rows, rejects, rows read, and whether the cells are already cleaned (stripped, blanks None).
 
     A file that starts as UTF-8 goes to Arrow as bytes, never decoded into one large Python
     string (Arrow checks the UTF-8 of every cell); only a file Arrow refuses is decoded,
-    for the readers that need text.
+    for the readers that need text. Only the ``wanted`` columns (default: all) need come
+    back: an agency's extract often has dozens of columns dalink never uses, and turning
+    each into Python strings would cost as much as the ones it does use.
     """
     source = str(path)
     raw = path.read_bytes()
@@ -89,23 +94,23 @@ def read_csv(path: Path) -> tuple[pd.DataFrame, list[dict[str, object]], int, bo
     utf8 = (raw[len(codecs.BOM_UTF8) :] if raw.startswith(codecs.BOM_UTF8) else raw).lstrip(b"\r\n")
     head = _utf8_head(utf8)
     if head is not None:
-        fast = _read_csv_with_arrow(None, _sniff_delimiter(_first_line(head), source), utf8, head=head)
+        fast = _read_csv_with_arrow(None, _sniff_delimiter(_first_line(head), source), utf8, head=head, wanted=wanted)
         if fast is not None:
             return fast
     text, is_utf8 = _decode(raw)
     text = text.lstrip("\r\n")
     delimiter = _sniff_delimiter(_first_line(text), source)
     # Arrow has read these very bytes if the file is UTF-8; a Windows-1252 file is worth a try as text
-    return _read_csv_text(text, delimiter, source, arrow_tried=head is not None and is_utf8)
+    return _read_csv_text(text, delimiter, source, arrow_tried=head is not None and is_utf8, wanted=wanted)
 
 
 def _read_csv_text(
-    text: str, delimiter: str, source: str, *, arrow_tried: bool = False
+    text: str, delimiter: str, source: str, *, arrow_tried: bool = False, wanted: Collection[str] | None = None
 ) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool]:
     """Arrow where it reads the file as the csv module would, else the csv module itself."""
-    fast = None if arrow_tried else _read_csv_with_arrow(text, delimiter)
+    fast = None if arrow_tried else _read_csv_with_arrow(text, delimiter, wanted=wanted)
     if fast is None:
-        fast = _read_csv_around_ragged_rows(text, delimiter)
+        fast = _read_csv_around_ragged_rows(text, delimiter, wanted=wanted)
     if fast is not None:
         return fast
     return (*_read_csv_with_csv_module(text, delimiter, source), False)
@@ -118,7 +123,7 @@ def _ragged_row(number: int, fields: int, width: int) -> dict[str, object]:
 
 
 def _read_csv_around_ragged_rows(
-    text: str, delimiter: str
+    text: str, delimiter: str, wanted: Collection[str] | None = None
 ) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool] | None:
     """Arrow on the file without its ragged rows, which become rejects; None if that is not the problem.
 
@@ -150,7 +155,7 @@ def _read_csv_around_ragged_rows(
         return None
     if not rejects or not kept_numbers:
         return None
-    fast = _read_csv_with_arrow("".join(itertools.compress(lines, ~dropped)), delimiter)
+    fast = _read_csv_with_arrow("".join(itertools.compress(lines, ~dropped)), delimiter, wanted=wanted)
     if fast is None or fast[2] != len(kept_numbers):
         return None
     frame = fast[0]
@@ -159,7 +164,12 @@ def _read_csv_around_ragged_rows(
 
 
 def _read_csv_with_arrow(
-    text: str | None, delimiter: str, utf8: bytes | None = None, *, head: str | None = None
+    text: str | None,
+    delimiter: str,
+    utf8: bytes | None = None,
+    *,
+    head: str | None = None,
+    wanted: Collection[str] | None = None,
 ) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool] | None:
     """Arrow's multi-threaded CSV parser for the common, clean file; None hands the file to the csv module.
 
@@ -217,9 +227,10 @@ def _read_csv_with_arrow(
             if (pc.max(pc.utf8_length(table.column(name))).as_py() or 0) > limit:
                 return None
     table = _without_blank_rows(table, column_names)
+    kept = [(name, column) for name, column in zip(names, column_names) if wanted is None or name in wanted]
     frame = pd.DataFrame(
-        {name: clean_arrow_text(table.column(column)) for name, column in zip(names, column_names)},
-        columns=names,
+        {name: clean_arrow_text(table.column(column)) for name, column in kept},
+        columns=[name for name, _ in kept],
         copy=False,
     )
     frame["row_number"] = np.arange(1, table.num_rows + 1)

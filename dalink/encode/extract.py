@@ -130,7 +130,9 @@ def read_extract(
     if is_csv:
         if sheet is not None:
             raise InputFileError(f"{source}: a sheet can only be chosen in an Excel workbook")
-        frame, rejects, rows_read, cleaned = read_csv(source)
+        # only the columns an extract can use are turned into Python strings
+        wanted = {*STANDARD_COLUMNS, FULL_NAME, *(column_mapping or {}).values()}
+        frame, rejects, rows_read, cleaned = read_csv(source, wanted)
     else:
         frame, rejects, cleaned = _read_table(source, sheet), [], False
         rows_read = len(frame)

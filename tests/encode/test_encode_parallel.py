@@ -324,3 +324,20 @@ def test_a_utf8_file_is_read_from_its_bytes(tmp_path: Path) -> None:
     path.write_bytes(b"\xef\xbb\xbf\r\n\nrecord_id;family_name\r\nR1; Zo\xc3\xab \r\n")
     frame, rejects, rows_read, cleaned = csv_reader.read_csv(path)
     assert cleaned and rows_read == 1 and frame["family_name"].tolist() == ["Zoë"]
+
+
+def test_columns_an_extract_cannot_use_are_not_kept_but_still_count_for_blank_rows(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text(
+        "record_id,given_name,notes,family_name,officer\n"
+        "R1,Ann,called twice,Lee,PC 101\n"
+        ",,only a note,,\n"  # a record (rejected later for its missing id), not a blank line
+        ",,,,\n"  # a blank line
+        "R3,Bo,,Ng,\n",
+        encoding="utf-8",
+    )
+    frame, rejects, rows_read, cleaned = csv_reader.read_csv(path, {"record_id", "given_name", "family_name"})
+    assert cleaned and rows_read == 3 and list(frame.columns) == ["record_id", "given_name", "family_name", "row_number"]
+    assert frame["record_id"].tolist() == ["R1", None, "R3"] and frame["row_number"].tolist() == [1, 2, 3]
+    everything = csv_reader.read_csv(path)[0]
+    assert list(everything.columns) == ["record_id", "given_name", "notes", "family_name", "officer", "row_number"]
