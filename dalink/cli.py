@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -181,7 +182,7 @@ def encode(
             input_path, schema=schema, column_mapping=_parse_mapping(column_map, mappings), sheet=sheet, workers=workers
         )
         counts = result.counts
-        click.echo(f"{input_path}: would encode {counts.encoded} of {counts.rows_in} rows, reject {counts.rejected}")
+        click.echo(f"{input_path}: would encode {counts.encoded:,} of {counts.rows_in:,} rows, reject {counts.rejected:,}")
         _echo_rejected(counts.rejected_by_reason)
         shown = result.rejects.head(CHECK_ROWS_SHOWN)
         for row_number, column, reason in zip(shown["row_number"], shown["column"], shown["reason"]):
@@ -193,6 +194,7 @@ def encode(
         raise click.UsageError("Missing option '--agency' (needed unless --check).")
     key = load_key(key_file)
     target = output or f"{agency}.dalink"
+    started = time.perf_counter()
     with TqdmProgress(f"encoding {agency}", enabled=not quiet) as progress:
         manifest = encode_file(
             input_path,
@@ -207,7 +209,10 @@ def encode(
             workers=workers,
         )
     counts = manifest.counts
-    click.echo(f"{target}: encoded {counts.encoded} of {counts.rows_in} rows, rejected {counts.rejected}")
+    click.echo(
+        f"{target}: encoded {counts.encoded:,} of {counts.rows_in:,} rows, rejected {counts.rejected:,} "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
     _echo_rejected(counts.rejected_by_reason)
     if counts.rejected:
         click.echo(f"  row numbers and reasons: {target}/rejects.csv")
