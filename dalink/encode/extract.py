@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import collections
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from dalink.encode.csv_reader import clean_arrow_text, read_csv
 from dalink.encode.names import split_full_name
@@ -71,13 +72,14 @@ def _excel_sheets(path: Path) -> list[str]:
         return []
 
 
-def _read_table(path: Path, sheet: str | None = None) -> pd.DataFrame:
+def _read_table(path: Path, sheet: str | None = None, wanted: Collection[str] | None = None) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if sheet is not None and suffix not in EXCEL_SUFFIXES:
         raise InputFileError(f"{path}: a sheet can only be chosen in an Excel workbook")
     try:
         if suffix in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
+            names = pq.read_schema(path).names
+            frame = pd.read_parquet(path, columns=[name for name in names if wanted is None or name.strip() in wanted])
         elif suffix in EXCEL_SUFFIXES:
             if sheet is not None and sheet not in (sheets := _excel_sheets(path)):
                 raise InputFileError(f"{path}: no sheet named {sheet!r} (the workbook has: {', '.join(sheets)})")
@@ -127,14 +129,14 @@ def read_extract(
     if source.is_dir():
         raise InputFileError(f"{source}: is a directory, not an extract")
     is_csv = source.suffix.lower() not in (".parquet", ".pq", *EXCEL_SUFFIXES)
+    # only the columns an extract can use are read into Python objects
+    wanted = {*STANDARD_COLUMNS, FULL_NAME, *(column_mapping or {}).values()}
     if is_csv:
         if sheet is not None:
             raise InputFileError(f"{source}: a sheet can only be chosen in an Excel workbook")
-        # only the columns an extract can use are turned into Python strings
-        wanted = {*STANDARD_COLUMNS, FULL_NAME, *(column_mapping or {}).values()}
         frame, rejects, rows_read, cleaned = read_csv(source, wanted)
     else:
-        frame, rejects, cleaned = _read_table(source, sheet), [], False
+        frame, rejects, cleaned = _read_table(source, sheet, wanted), [], False
         rows_read = len(frame)
     mapping = dict(column_mapping or {})
     unknown = sorted(set(mapping) - {*STANDARD_COLUMNS, FULL_NAME})

@@ -327,3 +327,12 @@ def test_a_whole_name_in_one_column_is_split(tmp_path: Path, key_file: Path) -> 
     both = write(tmp_path / "both.csv", b"record_id,full_name,given_name,family_name,date_of_birth,event_date,event_type,role\n")
     result = run("encode", str(both), "--check")
     assert result.exit_code == 1 and "has full_name and given_name, family_name; map the names one way only" in result.output
+
+
+def test_a_parquet_extract_is_read_without_its_unused_columns(tmp_path: Path, sample_csv: Path) -> None:
+    frame = pd.read_csv(sample_csv, dtype=str)
+    frame["case_notes"] = [[1, 2]] * len(frame)  # a column dalink cannot use (and could not flatten)
+    frame.rename(columns={"given_name": "Forename"}).to_parquet(tmp_path / "in.parquet")
+    extract = read_extract(tmp_path / "in.parquet", column_mapping={"given_name": "Forename"})
+    assert "case_notes" not in extract.rows.columns and extract.rows["given_name"].notna().any()
+    assert len(extract.rows) == len(frame)
