@@ -93,13 +93,19 @@ def read_csv(
     # blank lines before the header (some exports start with one) are not the header
     utf8 = (raw[len(codecs.BOM_UTF8) :] if raw.startswith(codecs.BOM_UTF8) else raw).lstrip(b"\r\n")
     head = _utf8_head(utf8)
+    for_arrow = True
     if head is not None:
-        fast = _read_csv_with_arrow(None, _sniff_delimiter(_first_line(head), source), utf8, head=head, wanted=wanted)
+        try:
+            fast = _read_csv_with_arrow(None, _sniff_delimiter(_first_line(head), source), utf8, head=head, wanted=wanted)
+        except _NotForArrow:
+            fast, for_arrow = None, False
         if fast is not None:
             return fast
     text, is_utf8 = _decode(raw)
     text = text.lstrip("\r\n")
     delimiter = _sniff_delimiter(_first_line(text), source)
+    if not for_arrow:
+        return (*_read_csv_with_csv_module(text, delimiter, source), False)
     # Arrow has read these very bytes if the file is UTF-8; a Windows-1252 file is worth a try as text
     return _read_csv_text(text, delimiter, source, arrow_tried=head is not None and is_utf8, wanted=wanted)
 
@@ -108,9 +114,12 @@ def _read_csv_text(
     text: str, delimiter: str, source: str, *, arrow_tried: bool = False, wanted: Collection[str] | None = None
 ) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool]:
     """Arrow where it reads the file as the csv module would, else the csv module itself."""
-    fast = None if arrow_tried else _read_csv_with_arrow(text, delimiter, wanted=wanted)
-    if fast is None:
-        fast = _read_csv_around_ragged_rows(text, delimiter, wanted=wanted)
+    try:
+        fast = None if arrow_tried else _read_csv_with_arrow(text, delimiter, wanted=wanted)
+        if fast is None:
+            fast = _read_csv_around_ragged_rows(text, delimiter, wanted=wanted)
+    except _NotForArrow:  # no need to look for ragged rows: Arrow would refuse the rest too
+        fast = None
     if fast is not None:
         return fast
     return (*_read_csv_with_csv_module(text, delimiter, source), False)
@@ -163,6 +172,12 @@ def _read_csv_around_ragged_rows(
     return frame, rejects, number, True
 
 
+class _NotForArrow(Exception):
+    """The file has something Arrow reads differently from the csv module (NUL characters,
+    duplicate headers, over-long cells): only the csv module may read it, and looking for
+    ragged rows first would be a wasted pass."""
+
+
 def _read_csv_with_arrow(
     text: str | None,
     delimiter: str,
@@ -171,14 +186,15 @@ def _read_csv_with_arrow(
     head: str | None = None,
     wanted: Collection[str] | None = None,
 ) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool] | None:
-    """Arrow's multi-threaded CSV parser for the common, clean file; None hands the file to the csv module.
+    """Arrow's multi-threaded CSV parser for the common, clean file; None if Arrow refused its rows.
 
     Why: the csv module plus a DataFrame of Python lists is most of the time ``dalink
     encode`` spends on a large extract. Arrow parses the same dialect (comma-style
     quoting with doubled quotes, quoted newlines); anything it might read differently is
     left to the reference reader: NUL characters, fields longer than the csv module's
-    limit, blank leading lines, duplicate headers and lines of only whitespace; rows of
-    the wrong width (rejects) go to :func:`_read_csv_around_ragged_rows` first. Cells come
+    limit, blank leading lines, duplicate headers and lines of only whitespace (these raise
+    :class:`_NotForArrow`); rows of the wrong width (rejects) go to
+    :func:`_read_csv_around_ragged_rows` first (Arrow refuses them: None). Cells come
     back as text exactly as the csv module gives them, then cleaned as :func:`_clean_text`
     cleans them (in Arrow, before any Python string exists); blank rows are dropped as the
     csv module's reader drops them. The file is ``text`` or its UTF-8 bytes ``utf8`` (then
@@ -187,14 +203,14 @@ def _read_csv_with_arrow(
     if utf8 is None:
         utf8 = text.encode("utf-8") if text is not None else b""
     if not utf8 or utf8[:1] in (b"\r", b"\n") or b"\x00" in utf8:
-        return None
+        raise _NotForArrow
     try:
         header = next(csv.reader(io.StringIO(text if text is not None else head or "", newline=""), delimiter=delimiter))
     except (csv.Error, StopIteration):
         return None
     names = [name.strip() for name in header]
     if not names or len(set(names)) != len(names):
-        return None
+        raise _NotForArrow
     column_names = [f"column_{index}" for index in range(len(names))]
     try:
         table = pa_csv.read_csv(
@@ -225,7 +241,7 @@ def _read_csv_with_arrow(
         # a cell has no more characters than bytes, so only a column with long cells is counted
         if (pc.max(pc.binary_length(table.column(name))).as_py() or 0) > limit:
             if (pc.max(pc.utf8_length(table.column(name))).as_py() or 0) > limit:
-                return None
+                raise _NotForArrow
     table = _without_blank_rows(table, column_names)
     kept = [(name, column) for name, column in zip(names, column_names) if wanted is None or name in wanted]
     frame = pd.DataFrame(

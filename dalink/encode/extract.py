@@ -138,6 +138,12 @@ def read_extract(
     else:
         frame, rejects, cleaned = _read_table(source, sheet, wanted), [], False
         rows_read = len(frame)
+    repeated = sorted(name for name, count in collections.Counter(frame.columns).items() if count > 1 and name in wanted)
+    if repeated:
+        raise InputFileError(
+            f"{source}: the header has column(s) {', '.join(map(str, repeated))} more than once; "
+            "keep one of each (dalink cannot tell which to use)"
+        )
     mapping = dict(column_mapping or {})
     unknown = sorted(set(mapping) - {*STANDARD_COLUMNS, FULL_NAME})
     if unknown:

@@ -336,3 +336,15 @@ def test_a_parquet_extract_is_read_without_its_unused_columns(tmp_path: Path, sa
     extract = read_extract(tmp_path / "in.parquet", column_mapping={"given_name": "Forename"})
     assert "case_notes" not in extract.rows.columns and extract.rows["given_name"].notna().any()
     assert len(extract.rows) == len(frame)
+
+
+def test_a_column_named_twice_is_an_error_only_if_dalink_uses_it(tmp_path: Path) -> None:
+    header = "record_id,given_name,family_name,date_of_birth,event_date,event_type,role"
+    row = "R1,Ann,Lee,1980-01-01,2024-01-01,incident,victim"
+    used = write(tmp_path / "used.csv", f"{header},family_name\n{row},Lee\n".encode())
+    result = run("encode", str(used), "--check")
+    assert result.exit_code == 1 and "the header has column(s) family_name more than once" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Lee" not in result.output
+    unused = write(tmp_path / "unused.csv", f"{header},notes,notes\n{row},a,b\n".encode())
+    result = run("encode", str(unused), "--check")
+    assert result.exit_code == 0 and "would encode 1 of 1 rows" in result.output

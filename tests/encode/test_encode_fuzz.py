@@ -60,9 +60,11 @@ def extracts(draw) -> tuple[bytes, list[str]]:
     """A messy extract file and its data rows as written (before any encoding)."""
     dropped = draw(st.sets(st.sampled_from(OPTIONAL)))
     header = draw(st.permutations([column for column in COLUMNS if column not in dropped]))
+    # extra columns dalink does not use, sometimes named twice; sometimes a used column twice
+    header = header + draw(st.sampled_from([[], ["notes"], ["notes", "notes"], [header[0]]]))
     rows = []
     for _ in range(draw(st.integers(min_value=0, max_value=25))):
-        row = [draw(CELLS[column]) for column in header]
+        row = [draw(CELLS[column]) if column in CELLS else "a note" for column in header]
         ragged = draw(st.sampled_from([0] * 12 + [-1, 1]))
         if ragged < 0:
             row = row[:-1]

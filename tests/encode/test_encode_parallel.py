@@ -249,8 +249,14 @@ CELL_PIECES = ["a", "b", "é", " ", "\t", "\xa0", '"', '""', ",", ";", "\n", "\r
 def test_arrow_csv_reader_agrees_with_csv_module(header: str, terminator: str, body: str) -> None:
     text = header + terminator + body
     delimiter = ";" if ";" in header else ","
-    fast = csv_reader._read_csv_with_arrow(text, delimiter)
-    from_bytes = csv_reader._read_csv_with_arrow(text, delimiter, text.encode("utf-8"))
+    def arrow(*arguments: object) -> object:
+        try:
+            return csv_reader._read_csv_with_arrow(*arguments)
+        except csv_reader._NotForArrow:
+            return None
+
+    fast = arrow(text, delimiter)
+    from_bytes = arrow(text, delimiter, text.encode("utf-8"))
     if fast is None:
         assert from_bytes is None
         return  # handed to the csv module: nothing to compare
@@ -298,9 +304,10 @@ def test_ragged_rows_do_not_send_the_file_to_the_csv_module() -> None:
 
 
 def test_ragged_and_nul_files_use_the_csv_module() -> None:
-    assert csv_reader._read_csv_with_arrow("a,b\n1,2,3\n", ",") is None
-    assert csv_reader._read_csv_with_arrow("a,b\n1,\x002\n", ",") is None
-    assert csv_reader._read_csv_with_arrow("\na,b\n1,2\n", ",") is None
+    assert csv_reader._read_csv_with_arrow("a,b\n1,2,3\n", ",") is None  # ragged: worth a pass around the row
+    for text in ("a,b\n1,\x002\n", "\na,b\n1,2\n", "a,a\n1,2\n"):  # never for Arrow
+        with pytest.raises(csv_reader._NotForArrow):
+            csv_reader._read_csv_with_arrow(text, ",")
     fast = csv_reader._read_csv_with_arrow('a,b\n"x, y", z \n , \n', ",")
     assert fast is not None and fast[2] == 1
     assert fast[0]["a"].tolist() == ["x, y"] and fast[0]["b"].tolist() == ["z"]
@@ -341,3 +348,15 @@ def test_columns_an_extract_cannot_use_are_not_kept_but_still_count_for_blank_ro
     assert frame["record_id"].tolist() == ["R1", None, "R3"] and frame["row_number"].tolist() == [1, 2, 3]
     everything = csv_reader.read_csv(path)[0]
     assert list(everything.columns) == ["record_id", "given_name", "notes", "family_name", "officer", "row_number"]
+
+
+def test_a_file_arrow_cannot_read_skips_the_ragged_row_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_ragged_pass(*args, **kwargs):
+        raise AssertionError("the ragged-row pass ran for a file only the csv module may read")
+
+    monkeypatch.setattr(csv_reader, "_read_csv_around_ragged_rows", no_ragged_pass)
+    for content in (b"h1,h2\nA,B\x00C\nD,E\n", b"h1,h1\nA,B\nD,E\n"):
+        path = tmp_path / "extract.csv"
+        path.write_bytes(content)
+        frame, rejects, rows_read, cleaned = csv_reader.read_csv(path)
+        assert rows_read == 2 and not cleaned and rejects == []
