@@ -14,7 +14,7 @@ import codecs
 import csv
 import io
 import itertools
-from collections.abc import Collection
+from collections.abc import Container
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +76,7 @@ def _first_line(text: str) -> str:
 
 
 def read_csv(
-    path: Path, wanted: Collection[str] | None = None
+    path: Path, wanted: Container[str] | None = None
 ) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool]:
     """Rows, rejects, rows read, and whether the cells are already cleaned (stripped, blanks None).
 
@@ -111,7 +111,7 @@ def read_csv(
 
 
 def _read_csv_text(
-    text: str, delimiter: str, source: str, *, arrow_tried: bool = False, wanted: Collection[str] | None = None
+    text: str, delimiter: str, source: str, *, arrow_tried: bool = False, wanted: Container[str] | None = None
 ) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool]:
     """Arrow where it reads the file as the csv module would, else the csv module itself."""
     try:
@@ -132,7 +132,7 @@ def _ragged_row(number: int, fields: int, width: int) -> dict[str, object]:
 
 
 def _read_csv_around_ragged_rows(
-    text: str, delimiter: str, wanted: Collection[str] | None = None
+    text: str, delimiter: str, wanted: Container[str] | None = None
 ) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool] | None:
     """Arrow on the file without its ragged rows, which become rejects; None if that is not the problem.
 
@@ -184,7 +184,7 @@ def _read_csv_with_arrow(
     utf8: bytes | None = None,
     *,
     head: str | None = None,
-    wanted: Collection[str] | None = None,
+    wanted: Container[str] | None = None,
 ) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool] | None:
     """Arrow's multi-threaded CSV parser for the common, clean file; None if Arrow refused its rows.
 

@@ -348,3 +348,25 @@ def test_a_column_named_twice_is_an_error_only_if_dalink_uses_it(tmp_path: Path)
     unused = write(tmp_path / "unused.csv", f"{header},notes,notes\n{row},a,b\n".encode())
     result = run("encode", str(unused), "--check")
     assert result.exit_code == 0 and "would encode 1 of 1 rows" in result.output
+
+
+def test_standard_columns_are_found_in_any_case_or_spacing_and_aliases_are_suggested(tmp_path: Path) -> None:
+    row = "R1,Ann,Lee,1980-01-01,2024-01-01,incident,victim\n"
+    spelled = write(tmp_path / "spelled.csv", ("Record ID,GIVEN-NAME,Family_Name,Date of Birth,event_date,Event Type,ROLE\n" + row).encode())
+    result = run("encode", str(spelled), "--check")
+    assert result.exit_code == 0 and "would encode 1 of 1 rows" in result.output
+    rows = read_extract(spelled).rows
+    assert rows.loc[0, "given_name"] == "Ann" and rows.loc[0, "date_of_birth"] == "1980-01-01"
+    aliased = write(tmp_path / "aliased.csv", ("Ref,Forename,Surname,DOB,Date,Type,Role\n" + row).encode())
+    result = run("encode", str(aliased), "--check")
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+    for suggestion in ("--map record_id=Ref", "--map given_name=Forename", "--map family_name=Surname", "--map date_of_birth=DOB"):
+        assert suggestion in result.output
+    mapped = run("encode", str(aliased), "--check", *[part for pair in (
+        ("--map", "record_id=Ref"), ("--map", "given_name=Forename"), ("--map", "family_name=Surname"),
+        ("--map", "date_of_birth=DOB"), ("--map", "event_date=Date"), ("--map", "event_type=Type")) for part in pair])
+    assert mapped.exit_code == 0 and "would encode 1 of 1 rows" in mapped.output
+    twice = write(tmp_path / "twice.csv", ("record_id,Given Name,given-name,family_name,date_of_birth,event_date,event_type,role\n"
+                                           "R1,Ann,Ann,Lee,1980-01-01,2024-01-01,incident,victim\n").encode())
+    result = run("encode", str(twice), "--check")
+    assert result.exit_code == 1 and "several columns could be given_name (Given Name, given-name)" in result.output
