@@ -30,6 +30,16 @@ from dalink.encode.schema import IDENTIFIER_COLUMNS, LinkageSchema, default_sche
 logger = logging.getLogger(__name__)
 
 ROLES = ("victim", "perpetrator", "child", "other")
+# What agencies' systems call the roles (after lower-casing and "_" for spaces and hyphens).
+# Only names that cannot mean anything else in a domestic-abuse record are read as a role.
+ROLE_SYNONYMS = {
+    **dict.fromkeys(("survivor", "victim_survivor", "victim/survivor", "adult_victim", "aggrieved"), "victim"),
+    **dict.fromkeys(
+        ("suspect", "offender", "alleged_perpetrator", "alleged_offender", "abuser", "person_causing_harm"),
+        "perpetrator",
+    ),
+    **dict.fromkeys(("children", "young_person", "child_or_young_person", "cyp"), "child"),
+}
 NORMALISED_KINDS = {**IDENTIFIER_KINDS, "event_date": "date_of_birth", "local_authority": "local_authority"}
 MAX_CODE_LENGTH = 60
 
@@ -97,15 +107,17 @@ class _RowRejector:
         self.reason[new] = problems[codes[new]]
 
 
-def _code_column(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _code_column(values: pd.Series, synonyms: Mapping[str, str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Lower-case, snake-case text for event codes (event_type, role, risk_level, ...), per distinct value.
 
-    Returns the codes (``None`` where missing) and which rows hold a code longer than
-    :data:`MAX_CODE_LENGTH`.
+    Returns the codes (``None`` where missing; ``synonyms`` replaced by what they stand for)
+    and which rows hold a code longer than :data:`MAX_CODE_LENGTH`.
     """
     codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
     text = pd.Series(uniques, dtype=object).astype(str).str.strip().str.lower()
     text = text.str.replace(r"[\s\-]+", "_", regex=True)
+    if synonyms:
+        text = pd.Series([synonyms.get(code, code) for code in text], dtype=object)
     cleaned = np.append(text.where(text != "", None).to_numpy(dtype=object), None)
     too_long = np.append((text.str.len() > MAX_CODE_LENGTH).to_numpy(dtype=bool), False)
     return cleaned[codes], too_long[codes]
@@ -182,7 +194,7 @@ def _validate_rows(
     clean["local_authority"] = local_authority.row_values()
 
     for column in ("event_type", "role", "risk_level", "referring_agency"):
-        codes, too_long = _code_column(rows[column])
+        codes, too_long = _code_column(rows[column], ROLE_SYNONYMS if column == "role" else None)
         rejector.add(too_long, column, f"{column} is longer than {MAX_CODE_LENGTH} characters")
         clean[column] = codes
     rejector.add(pd.isna(clean["event_type"]), "event_type", "event_type is missing")

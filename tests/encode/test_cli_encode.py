@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
@@ -370,3 +371,18 @@ def test_standard_columns_are_found_in_any_case_or_spacing_and_aliases_are_sugge
                                            "R1,Ann,Ann,Lee,1980-01-01,2024-01-01,incident,victim\n").encode())
     result = run("encode", str(twice), "--check")
     assert result.exit_code == 1 and "several columns could be given_name (Given Name, given-name)" in result.output
+
+
+def test_roles_under_their_common_names_are_read_and_other_words_rejected(tmp_path: Path, key_file: Path) -> None:
+    rows = "".join(
+        f"R{index},Ann,Lee,1980-01-0{index + 1},2024-01-05,incident,{role}\n"
+        for index, role in enumerate(["Victim/Survivor", "Suspect", "Young Person", "witness", "Person causing harm", "CHILD"])
+    )
+    source = write(tmp_path / "roles.csv", ("record_id,given_name,family_name,date_of_birth,event_date,event_type,role\n" + rows).encode())
+    output = tmp_path / "out.dalink"
+    result = run("encode", str(source), "--agency", "police", "--key-file", str(key_file), "-o", str(output), "--quiet")
+    assert result.exit_code == 0 and "encoded 5 of 6 rows" in result.output
+    assert pq.read_table(output / "records.parquet").column("role").to_pylist() == [
+        "victim", "perpetrator", "child", "perpetrator", "child"
+    ]
+    assert pd.read_csv(output / "rejects.csv")["row_number"].tolist() == [4]
