@@ -141,6 +141,13 @@ def keygen(output: str) -> None:
 @click.option("--column-map", type=click.Path(dir_okay=False), help="JSON file mapping standard names to your columns.")
 @click.option("--map", "mappings", multiple=True, metavar="STANDARD=THEIRS", help="Map one column, e.g. given_name=Forename.")
 @click.option("--sheet", metavar="NAME", help="Sheet of an Excel workbook to read [default: the first].")
+@click.option(
+    "--header-row",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Line of a CSV file, or row of a sheet, that holds the header (rows above it, a title say, are skipped).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing package.")
 @click.option(
     "--workers",
@@ -165,6 +172,7 @@ def encode(
     column_map: str | None,
     mappings: tuple[str, ...],
     sheet: str | None,
+    header_row: int,
     overwrite: bool,
     workers: int | None,
     check: bool,
@@ -179,7 +187,12 @@ def encode(
     schema = load_schema(schema_path) if schema_path else default_schema()
     if check:
         result = check_file(
-            input_path, schema=schema, column_mapping=_parse_mapping(column_map, mappings), sheet=sheet, workers=workers
+            input_path,
+            schema=schema,
+            column_mapping=_parse_mapping(column_map, mappings),
+            sheet=sheet,
+            header_row=header_row,
+            workers=workers,
         )
         counts = result.counts
         click.echo(f"{input_path}: would encode {counts.encoded:,} of {counts.rows_in:,} rows, reject {counts.rejected:,}")
@@ -204,6 +217,7 @@ def encode(
             schema=schema,
             column_mapping=_parse_mapping(column_map, mappings),
             sheet=sheet,
+            header_row=header_row,
             overwrite=overwrite,
             progress=progress,
             workers=workers,

@@ -14,6 +14,7 @@ import codecs
 import csv
 import io
 import itertools
+import re
 from collections.abc import Container
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def _first_line(text: str) -> str:
 
 
 def read_csv(
-    path: Path, wanted: Container[str] | None = None
+    path: Path, wanted: Container[str] | None = None, header_line: int = 1
 ) -> tuple[pd.DataFrame, list[dict[str, object]], int, bool]:
     """Rows, rejects, rows read, and whether the cells are already cleaned (stripped, blanks None).
 
@@ -84,10 +85,13 @@ def read_csv(
     string (Arrow checks the UTF-8 of every cell); only a file Arrow refuses is decoded,
     for the readers that need text. Only the ``wanted`` columns (default: all) need come
     back: an agency's extract often has dozens of columns dalink never uses, and turning
-    each into Python strings would cost as much as the ones it does use.
+    each into Python strings would cost as much as the ones it does use. The header is on
+    line ``header_line`` (the lines above it, a title say, are not read).
     """
     source = str(path)
-    raw = path.read_bytes()
+    raw = _from_line(path.read_bytes(), header_line)
+    if header_line > 1 and (not raw or raw.isspace()):
+        raise InputFileError(f"{source}: nothing from line {header_line} on, where the header should be")
     if not raw or raw.isspace():  # (stops at the first other byte; strip() would copy the file)
         raise InputFileError(f"{source}: the file is empty")
     # blank lines before the header (some exports start with one) are not the header
@@ -108,6 +112,27 @@ def read_csv(
         return (*_read_csv_with_csv_module(text, delimiter, source), False)
     # Arrow has read these very bytes if the file is UTF-8; a Windows-1252 file is worth a try as text
     return _read_csv_text(text, delimiter, source, arrow_tried=head is not None and is_utf8, wanted=wanted)
+
+
+def _from_line(raw: bytes, line: int) -> bytes:
+    """``raw`` from its ``line``-th line on (1: all of it), a BOM kept."""
+    if line <= 1:
+        return raw
+    bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
+    breaks = itertools.islice(re.finditer(rb"\r\n|\r|\n", raw), line - 2, None)
+    first = next(breaks, None)
+    return bom + raw[first.end() :] if first is not None else b""
+
+
+def first_rows(path: Path, count: int) -> list[list[str]]:
+    """The first ``count`` rows of a CSV file as the csv module reads them (to look for a header)."""
+    head = path.read_bytes()[: _FIRST_LINE_WINDOW * 4]
+    text = _decode(head)[0] if _utf8_head(head) is None else head.decode("utf-8-sig", errors="replace")
+    try:
+        delimiter = _sniff_delimiter(max(text.splitlines()[:count] or [""], key=len), str(path))
+        return list(itertools.islice(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), count))
+    except (csv.Error, InputFileError):
+        return []
 
 
 def _read_csv_text(

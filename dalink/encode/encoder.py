@@ -276,6 +276,7 @@ def encode_file(
     schema: LinkageSchema | None = None,
     column_mapping: Mapping[str, str] | None = None,
     sheet: str | None = None,
+    header_row: int = 1,
     today: datetime.date | None = None,
     overwrite: bool = False,
     progress: Progress | None = None,
@@ -288,7 +289,7 @@ def encode_file(
     if output_path.exists() and not overwrite:
         raise OutputExistsError(f"{output_path}: the output exists; choose another path or remove it first")
     schema = schema or default_schema()
-    extract = read_extract(input_path, column_mapping=column_mapping, sheet=sheet)
+    extract = read_extract(input_path, column_mapping=column_mapping, sheet=sheet, header_row=header_row)
     result = encode_frame(
         extract, agency=agency, key=key, schema=schema, today=today, progress=progress, workers=workers
     )

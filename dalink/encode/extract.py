@@ -27,7 +27,7 @@ from dalink.encode.columns import (
     missing_required,
     resolve_columns,
 )
-from dalink.encode.csv_reader import clean_arrow_text, read_csv
+from dalink.encode.csv_reader import clean_arrow_text, first_rows, read_csv
 from dalink.encode.names import split_full_name
 from dalink.errors import InputFileError
 
@@ -75,10 +75,36 @@ def _excel_sheets(path: Path) -> list[str]:
         return []
 
 
-def _read_table(path: Path, sheet: str | None = None, wanted: Container[str] | None = None) -> pd.DataFrame:
+def _not_a_header(source: Path, found: int) -> str:
+    return f"{source}: the first row is not a header dalink can use; row {found} looks like one (--header-row {found})"
+
+
+def _header_further_down(source: Path, sheet: str | None, wanted: Container[str], rows: int = 30) -> int | None:
+    """The first of a file's first rows with at least two column names dalink can use (1-based), if any."""
+    if source.suffix.lower() in EXCEL_SUFFIXES:
+        try:
+            top = pd.read_excel(source, sheet_name=sheet if sheet is not None else 0, header=None, nrows=rows, dtype=object)
+        except (ImportError, OSError, ValueError):
+            return None
+        candidates = [[cell for cell in row if isinstance(cell, str)] for row in top.itertuples(index=False)]
+    elif source.suffix.lower() in (".parquet", ".pq"):
+        return None
+    else:
+        candidates = first_rows(source, rows)
+    for number, cells in enumerate(candidates, start=1):
+        if number > 1 and sum(cell.strip() in wanted for cell in cells if cell.strip()) >= 2:
+            return number
+    return None
+
+
+def _read_table(
+    path: Path, sheet: str | None = None, wanted: Container[str] | None = None, header_row: int = 1
+) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if sheet is not None and suffix not in EXCEL_SUFFIXES:
         raise InputFileError(f"{path}: a sheet can only be chosen in an Excel workbook")
+    if header_row != 1 and suffix not in EXCEL_SUFFIXES:
+        raise InputFileError(f"{path}: a header row can only be chosen in a CSV file or an Excel workbook")
     try:
         if suffix in (".parquet", ".pq"):
             names = pq.read_schema(path).names
@@ -86,7 +112,7 @@ def _read_table(path: Path, sheet: str | None = None, wanted: Container[str] | N
         elif suffix in EXCEL_SUFFIXES:
             if sheet is not None and sheet not in (sheets := _excel_sheets(path)):
                 raise InputFileError(f"{path}: no sheet named {sheet!r} (the workbook has: {', '.join(sheets)})")
-            frame = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=object)
+            frame = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, header=header_row - 1, dtype=object)
         else:  # pragma: no cover - routed by read_extract
             raise InputFileError(f"{path}: unsupported file type")
     except ImportError as error:
@@ -121,11 +147,16 @@ def read_extract(
     *,
     column_mapping: Mapping[str, str] | None = None,
     sheet: str | None = None,
+    header_row: int = 1,
 ) -> Extract:
     """Read an extract; ``column_mapping`` maps standard names to the agency's own column names.
 
-    ``sheet`` names the sheet of an Excel workbook to read (default: the first).
+    ``sheet`` names the sheet of an Excel workbook to read (default: the first);
+    ``header_row`` the line of a CSV file or row of a sheet that holds the header (default:
+    the first; the rows above it, a title say, are not read).
     """
+    if header_row < 1:
+        raise InputFileError(f"{path}: the header row is counted from 1 (got {header_row})")
     source = Path(path)
     if not source.exists():
         raise InputFileError(f"{source}: the input file does not exist")
@@ -137,10 +168,19 @@ def read_extract(
     if is_csv:
         if sheet is not None:
             raise InputFileError(f"{source}: a sheet can only be chosen in an Excel workbook")
-        frame, rejects, rows_read, cleaned = read_csv(source, wanted)
+        try:
+            frame, rejects, rows_read, cleaned = read_csv(source, wanted, header_row)
+        except InputFileError:  # a title line has no delimiter: say where the header seems to be
+            if header_row == 1 and (found := _header_further_down(source, sheet, wanted)):
+                raise InputFileError(_not_a_header(source, found)) from None
+            raise
     else:
-        frame, rejects, cleaned = _read_table(source, sheet, wanted), [], False
+        frame, rejects, cleaned = _read_table(source, sheet, wanted, header_row), [], False
         rows_read = len(frame)
+    if header_row == 1 and not any(name in wanted and name != "row_number" for name in frame.columns):
+        found = _header_further_down(source, sheet, wanted)
+        if found:
+            raise InputFileError(_not_a_header(source, found))
     renames = resolve_columns(list(frame.columns), column_mapping or {}, source)
     if renames:  # relabelled in place (``rename`` copies every column of a large frame)
         frame.columns = [renames.get(name, name) for name in frame.columns]

@@ -268,10 +268,11 @@ def check_file(
     schema: LinkageSchema | None = None,
     column_mapping: Mapping[str, str] | None = None,
     sheet: str | None = None,
+    header_row: int = 1,
     today: datetime.date | None = None,
     workers: int | None = None,
 ) -> EncodingCheck:
     """Read and validate an extract as ``encode_file`` would, without a key and writing nothing."""
-    extract = read_extract(input_path, column_mapping=column_mapping, sheet=sheet)
+    extract = read_extract(input_path, column_mapping=column_mapping, sheet=sheet, header_row=header_row)
     clean, rejects = validate_extract(extract, schema=schema, today=today, workers=workers)
     return EncodingCheck(rejects=rejects, rows_in=extract.rows_read, encoded=len(clean))

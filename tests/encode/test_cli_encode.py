@@ -386,3 +386,29 @@ def test_roles_under_their_common_names_are_read_and_other_words_rejected(tmp_pa
         "victim", "perpetrator", "child", "perpetrator", "child"
     ]
     assert pd.read_csv(output / "rejects.csv")["row_number"].tolist() == [4]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_title_above_the_header_is_found_and_skipped_on_request(tmp_path: Path, suffix: str) -> None:
+    header = ["Ref", "Victim name", "DOB", "Date", "Type", "Role"]
+    rows = [["M1", "Jane Smith", "12/03/1985", "2024-04-02", "marac_referral", "victim"],
+            ["M2", "Bo Ng", "12/03/1986", "2024-04-03", "marac_referral", "victim"]]
+    path = tmp_path / f"marac{suffix}"
+    if suffix == ".csv":
+        path.write_text("MARAC referrals April 2024 - OFFICIAL SENSITIVE\n\n" + "".join(",".join(row) + "\n" for row in [header, *rows]))
+    else:
+        from openpyxl import Workbook
+
+        workbook = Workbook()
+        for row in [["MARAC referrals April 2024 - OFFICIAL SENSITIVE"], [], header, *rows]:
+            workbook.active.append(row)
+        workbook.save(path)
+    mapping = ["--map", "full_name=Victim name", "--map", "record_id=Ref", "--map", "date_of_birth=DOB",
+               "--map", "event_date=Date", "--map", "event_type=Type"]
+    found = run("encode", str(path), "--check", *mapping)
+    assert found.exit_code == 1 and "row 3 looks like one (--header-row 3)" in found.output
+    assert "Jane" not in found.output
+    chosen = run("encode", str(path), "--check", "--header-row", "3", *mapping)
+    assert chosen.exit_code == 0 and "would encode 2 of 2 rows" in chosen.output
+    beyond = run("encode", str(path), "--check", "--header-row", "40", *mapping)
+    assert beyond.exit_code == 1 and len(beyond.output.strip().splitlines()) == 1
