@@ -66,10 +66,27 @@ def _clean_text(column: pd.Series, *, all_text: bool = False) -> pd.Series:
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 
 
+def _excel_engine(path: Path) -> str | None:
+    """``calamine`` where it is installed (python-calamine, the ``excel`` extra), else pandas' default.
+
+    Why: calamine (Rust) reads a sheet about eight times faster than openpyxl (20,000 rows:
+    0.28 s against 2.3 s) and gives the same cells; dates come as pandas Timestamps rather
+    than datetimes, which the normalisers read alike (tested). It also reads old ``.xls``
+    workbooks, for which pandas would otherwise need xlrd.
+    """
+    if tuple(int(part) for part in pd.__version__.split(".")[:2]) < (2, 2):
+        return None
+    try:
+        import python_calamine  # noqa: F401
+    except ImportError:
+        return None
+    return "calamine"
+
+
 def _excel_sheets(path: Path) -> list[str]:
     """The sheet names of a workbook (empty if they cannot be read)."""
     try:
-        with pd.ExcelFile(path) as workbook:
+        with pd.ExcelFile(path, engine=_excel_engine(path)) as workbook:
             return [str(name) for name in workbook.sheet_names]
     except (ImportError, OSError, ValueError):
         return []
@@ -83,7 +100,10 @@ def _header_further_down(source: Path, sheet: str | None, wanted: Container[str]
     """The first of a file's first rows with at least two column names dalink can use (1-based), if any."""
     if source.suffix.lower() in EXCEL_SUFFIXES:
         try:
-            top = pd.read_excel(source, sheet_name=sheet if sheet is not None else 0, header=None, nrows=rows, dtype=object)
+            top = pd.read_excel(
+                source, sheet_name=sheet if sheet is not None else 0, header=None, nrows=rows, dtype=object,
+                engine=_excel_engine(source),
+            )
         except (ImportError, OSError, ValueError):
             return None
         candidates = [[cell for cell in row if isinstance(cell, str)] for row in top.itertuples(index=False)]
@@ -112,7 +132,10 @@ def _read_table(
         elif suffix in EXCEL_SUFFIXES:
             if sheet is not None and sheet not in (sheets := _excel_sheets(path)):
                 raise InputFileError(f"{path}: no sheet named {sheet!r} (the workbook has: {', '.join(sheets)})")
-            frame = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, header=header_row - 1, dtype=object)
+            frame = pd.read_excel(
+                path, sheet_name=sheet if sheet is not None else 0, header=header_row - 1, dtype=object,
+                engine=_excel_engine(path),
+            )
         else:  # pragma: no cover - routed by read_extract
             raise InputFileError(f"{path}: unsupported file type")
     except ImportError as error:

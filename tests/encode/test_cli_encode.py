@@ -11,9 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from sample_data import SAMPLE_ROWS, TEST_SECRET
+from sample_data import SAMPLE_ROWS, TEST_SECRET, TODAY
 from dalink.cli import main
 from dalink.encode.extract import read_extract
+from dalink.keys import PartnershipKey
 
 IDENTIFIER_VALUES = sorted(
     {value for row in SAMPLE_ROWS for value in row[1:7] if value and len(value) > 3}, key=len, reverse=True
@@ -412,3 +413,30 @@ def test_a_title_above_the_header_is_found_and_skipped_on_request(tmp_path: Path
     assert chosen.exit_code == 0 and "would encode 2 of 2 rows" in chosen.output
     beyond = run("encode", str(path), "--check", "--header-row", "40", *mapping)
     assert beyond.exit_code == 1 and len(beyond.output.strip().splitlines()) == 1
+
+
+def test_both_excel_readers_give_the_same_package(tmp_path: Path, key: PartnershipKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    """calamine (when installed) and openpyxl read typed cells alike: numbers, dates, serials, blanks."""
+
+    from openpyxl import Workbook
+
+    from dalink.encode import extract
+    from dalink.encode.encoder import encode_frame
+
+    pytest.importorskip("python_calamine")
+    workbook = Workbook()
+    for row in [
+        ["record_id", "given_name", "family_name", "date_of_birth", "sex", "postcode", "event_date", "event_type", "role", "risk_level"],
+        [17, "Ann", "Lee", datetime.datetime(1980, 1, 2), 1, "SG1 1AA", datetime.date(2024, 1, 5), "incident", "victim", 2.0],
+        [18, "Bo", "Ng", "12/03/1985", "F", None, 45292, "incident", "victim", True],
+        ["0019", "Cy", "Ho", 31000, None, "AL1 3JX", "2024-01-05", "incident", "victim", None],
+    ]:
+        workbook.active.append(row)
+    path = tmp_path / "typed.xlsx"
+    workbook.save(path)
+    assert extract._excel_engine(path) == "calamine"
+    tables = []
+    for engine in ("calamine", None):
+        monkeypatch.setattr(extract, "_excel_engine", lambda _path, engine=engine: engine)
+        tables.append(encode_frame(extract.read_extract(path), agency="police", key=key, today=TODAY).table)
+    assert tables[0].num_rows == 3 and tables[0].equals(tables[1])
