@@ -148,6 +148,12 @@ def keygen(output: str) -> None:
     show_default=True,
     help="Line of a CSV file, or row of a sheet, that holds the header (rows above it, a title say, are skipped).",
 )
+@click.option(
+    "--safe-accommodation",
+    is_flag=True,
+    help="This agency provides refuge or other safe accommodation: never encode a postcode (its records' "
+    "addresses are its own locations), whatever the event type.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing package.")
 @click.option(
     "--workers",
@@ -173,6 +179,7 @@ def encode(
     mappings: tuple[str, ...],
     sheet: str | None,
     header_row: int,
+    safe_accommodation: bool,
     overwrite: bool,
     workers: int | None,
     check: bool,
@@ -192,6 +199,7 @@ def encode(
             column_mapping=_parse_mapping(column_map, mappings),
             sheet=sheet,
             header_row=header_row,
+            safe_accommodation=safe_accommodation,
             workers=workers,
         )
         counts = result.counts
@@ -218,6 +226,7 @@ def encode(
             column_mapping=_parse_mapping(column_map, mappings),
             sheet=sheet,
             header_row=header_row,
+            safe_accommodation=safe_accommodation,
             overwrite=overwrite,
             progress=progress,
             workers=workers,

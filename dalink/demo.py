@@ -86,7 +86,14 @@ def _run_stages(root: Path, *, people: int, seed: int, stage_progress: StageProg
         if extract.stem == "truth":
             continue
         package = packages_dir / f"{extract.stem}.dalink"
-        encode_file(extract, package, agency=extract.stem, key=key, progress=stage(f"encode {extract.stem}"))
+        encode_file(
+            extract,
+            package,
+            agency=extract.stem,
+            key=key,
+            progress=stage(f"encode {extract.stem}"),
+            safe_accommodation=extract.stem == "refuge",  # a refuge's addresses are its own locations
+        )
         packages.append(package)
     del key  # the linker never holds the key
     timings["encode"] = time.perf_counter() - started

@@ -202,18 +202,20 @@ def encode_frame(
     today: datetime.date | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
+    safe_accommodation: bool = False,
 ) -> EncodingResult:
     """Encode the rows of an extract (the library form of ``dalink encode``).
 
     ``workers`` processes compute the fields and blocking keys (default: one per core, up
     to four, and one for small extracts); the result is identical for any number.
+    ``safe_accommodation`` withholds every postcode (a refuge's extract: see :func:`validate`).
     """
     schema = schema or default_schema()
     today = today or datetime.date.today()
     started = time.perf_counter()
     if progress is not None:
         progress(0, len(extract.rows))  # show the bar while validating (its total becomes the rows kept)
-    validated = validate(extract, schema=schema, today=today, workers=workers)
+    validated = validate(extract, schema=schema, today=today, workers=workers, safe_accommodation=safe_accommodation)
     clean = validated.clean
 
     field_count = max(len(schema.fields), 1)
@@ -281,6 +283,7 @@ def encode_file(
     overwrite: bool = False,
     progress: Progress | None = None,
     workers: int | None = None,
+    safe_accommodation: bool = False,
 ) -> Manifest:
     """Read an extract, encode it and write the package ``output`` atomically."""
     if not agency or not agency.replace("_", "").replace("-", "").isalnum():
@@ -291,7 +294,14 @@ def encode_file(
     schema = schema or default_schema()
     extract = read_extract(input_path, column_mapping=column_mapping, sheet=sheet, header_row=header_row)
     result = encode_frame(
-        extract, agency=agency, key=key, schema=schema, today=today, progress=progress, workers=workers
+        extract,
+        agency=agency,
+        key=key,
+        schema=schema,
+        today=today,
+        progress=progress,
+        workers=workers,
+        safe_accommodation=safe_accommodation,
     )
     counts = result.counts
     if counts.rows_in != counts.encoded + counts.rejected:  # pragma: no cover - a bug, never user error

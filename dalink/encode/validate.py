@@ -215,12 +215,19 @@ def validate(
     schema: LinkageSchema | None = None,
     today: datetime.date | None = None,
     workers: int | None = None,
+    safe_accommodation: bool = False,
 ) -> ValidatedExtract:
-    """The rows that would be encoded, normalised (as text and as codes), and the rejects."""
+    """The rows that would be encoded, normalised (as text and as codes), and the rejects.
+
+    ``safe_accommodation`` (a refuge or other safe-accommodation provider's extract) withholds
+    every postcode, whatever the event type: its records' addresses are its own locations.
+    """
     schema = schema or default_schema()
     today = today or datetime.date.today()
     started = time.perf_counter()
     rows = extract.rows
+    if safe_accommodation:  # withheld, so never a reason to reject a row either
+        rows = rows.assign(postcode=None)
     clean, identifiers, rejector = _validate_rows(rows, today, parallel.worker_count(len(rows), workers))
     logger.info("validated %d rows in %.2fs", len(rows), time.perf_counter() - started)
     keep = ~rejector.rejected
@@ -239,11 +246,14 @@ def validate(
         kept = np.flatnonzero(keep)
         clean = clean.iloc[kept].reset_index(drop=True)
         identifiers = {column: coded.take(kept) for column, coded in identifiers.items()}
-    safe_accommodation = clean["event_type"].isin(schema.safe_accommodation_event_types).to_numpy()
-    if safe_accommodation.any():
-        clean.loc[safe_accommodation, "postcode"] = None
+    if safe_accommodation:
+        safe_accommodation_rows = np.ones(len(clean), dtype=bool)
+    else:
+        safe_accommodation_rows = clean["event_type"].isin(schema.safe_accommodation_event_types).to_numpy()
+    if safe_accommodation_rows.any():
+        clean.loc[safe_accommodation_rows, "postcode"] = None
         postcode = identifiers["postcode"]
-        identifiers["postcode"] = CodedColumn(np.where(safe_accommodation, -1, postcode.codes), postcode.uniques)
+        identifiers["postcode"] = CodedColumn(np.where(safe_accommodation_rows, -1, postcode.codes), postcode.uniques)
     return ValidatedExtract(clean=clean, identifiers=identifiers, rejects=rejects)
 
 
@@ -253,12 +263,13 @@ def validate_extract(
     schema: LinkageSchema | None = None,
     today: datetime.date | None = None,
     workers: int | None = None,
+    safe_accommodation: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rows that would be encoded, normalised, and the rejects (row number, column, reason).
 
     Needs no key: this is ``dalink encode --check``, and the first half of ``encode_frame``.
     """
-    validated = validate(extract, schema=schema, today=today, workers=workers)
+    validated = validate(extract, schema=schema, today=today, workers=workers, safe_accommodation=safe_accommodation)
     return validated.clean, validated.rejects
 
 
@@ -269,10 +280,13 @@ def check_file(
     column_mapping: Mapping[str, str] | None = None,
     sheet: str | None = None,
     header_row: int = 1,
+    safe_accommodation: bool = False,
     today: datetime.date | None = None,
     workers: int | None = None,
 ) -> EncodingCheck:
     """Read and validate an extract as ``encode_file`` would, without a key and writing nothing."""
     extract = read_extract(input_path, column_mapping=column_mapping, sheet=sheet, header_row=header_row)
-    clean, rejects = validate_extract(extract, schema=schema, today=today, workers=workers)
+    clean, rejects = validate_extract(
+        extract, schema=schema, today=today, workers=workers, safe_accommodation=safe_accommodation
+    )
     return EncodingCheck(rejects=rejects, rows_in=extract.rows_read, encoded=len(clean))

@@ -440,3 +440,20 @@ def test_both_excel_readers_give_the_same_package(tmp_path: Path, key: Partnersh
         monkeypatch.setattr(extract, "_excel_engine", lambda _path, engine=engine: engine)
         tables.append(encode_frame(extract.read_extract(path), agency="police", key=key, today=TODAY).table)
     assert tables[0].num_rows == 3 and tables[0].equals(tables[1])
+
+
+def test_a_safe_accommodation_provider_never_encodes_a_postcode(tmp_path: Path, key_file: Path) -> None:
+    source = write(tmp_path / "refuge.csv", (
+        "record_id,given_name,family_name,date_of_birth,postcode,event_date,event_type,role\n"
+        "R1,Ann,Lee,1980-01-01,SG1 1AA,2024-01-05,refuge_admission,victim\n"
+        "R2,Bo,Ng,1981-01-01,NOT A POSTCODE,2024-01-06,outreach,victim\n"
+    ).encode())
+    plain = run("encode", str(source), "--check")
+    assert "would encode 1 of 2 rows" in plain.output  # the bad postcode rejects a row ...
+    output = tmp_path / "refuge.dalink"
+    result = run("encode", str(source), "--agency", "refuge", "--key-file", str(key_file), "-o", str(output),
+                 "--safe-accommodation", "--quiet")
+    assert result.exit_code == 0 and "encoded 2 of 2 rows" in result.output  # ... not when postcodes are withheld
+    table = pq.read_table(output / "records.parquet")
+    assert table.column("bf_postcode").null_count == 2 and table.column("bk_postcode_given_initial").null_count == 2
+    assert table.column("bf_given_name").null_count == 0
