@@ -191,17 +191,17 @@ def encode(
     from dalink.encode.schema import default_schema, load_schema
     from dalink.keys import load_key
 
-    schema = load_schema(schema_path) if schema_path else default_schema()
+    # how the extract is read and validated, the same for --check and for encoding
+    reading = {
+        "schema": load_schema(schema_path) if schema_path else default_schema(),
+        "column_mapping": _parse_mapping(column_map, mappings),
+        "sheet": sheet,
+        "header_row": header_row,
+        "safe_accommodation": safe_accommodation,
+        "workers": workers,
+    }
     if check:
-        result = check_file(
-            input_path,
-            schema=schema,
-            column_mapping=_parse_mapping(column_map, mappings),
-            sheet=sheet,
-            header_row=header_row,
-            safe_accommodation=safe_accommodation,
-            workers=workers,
-        )
+        result = check_file(input_path, **reading)
         counts = result.counts
         click.echo(f"{input_path}: would encode {counts.encoded:,} of {counts.rows_in:,} rows, reject {counts.rejected:,}")
         _echo_rejected(counts.rejected_by_reason)
@@ -217,20 +217,7 @@ def encode(
     target = output or f"{agency}.dalink"
     started = time.perf_counter()
     with TqdmProgress(f"encoding {agency}", enabled=not quiet) as progress:
-        manifest = encode_file(
-            input_path,
-            target,
-            agency=agency,
-            key=key,
-            schema=schema,
-            column_mapping=_parse_mapping(column_map, mappings),
-            sheet=sheet,
-            header_row=header_row,
-            safe_accommodation=safe_accommodation,
-            overwrite=overwrite,
-            progress=progress,
-            workers=workers,
-        )
+        manifest = encode_file(input_path, target, agency=agency, key=key, overwrite=overwrite, progress=progress, **reading)
     counts = manifest.counts
     click.echo(
         f"{target}: encoded {counts.encoded:,} of {counts.rows_in:,} rows, rejected {counts.rejected:,} "
