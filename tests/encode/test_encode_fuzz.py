@@ -74,9 +74,11 @@ def extracts(draw) -> tuple[bytes, list[str]]:
     delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator=draw(st.sampled_from(["\n", "\r\n"])))
-    writer.writerow(header)
+    # headers as systems spell them ("Record ID", "GIVEN_NAME"), sometimes under a title line
+    spell = draw(st.sampled_from([str, str.upper, lambda name: name.replace("_", " ").title()]))
+    writer.writerow([spell(name) for name in header])
     writer.writerows(rows)
-    text = buffer.getvalue()
+    text = draw(st.sampled_from(["", "", "", "Extract of 1 April 2024\n"])) + buffer.getvalue()
     encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]))
     return text.encode(encoding, errors="replace"), [delimiter.join(row) for row in rows if "".join(row).strip()]
 
