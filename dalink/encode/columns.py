@@ -86,14 +86,20 @@ def resolve_columns(columns: Sequence[str], mapping: Mapping[str, str], source: 
         raise InputFileError(f"{source}: mapped column(s) not in the file: {', '.join(missing_mapped)}")
     renames.update(_matched_by_spelling(columns, renames, source))
     standard = {renames.get(name, name) for name in columns}
-    if FULL_NAME in standard and (named := [name for name in NAME_COLUMNS if name in standard]):
+    if FULL_NAME in mapping and (named := [name for name in NAME_COLUMNS if name in standard]):
         raise InputFileError(f"{source}: the file has {FULL_NAME} and {', '.join(named)}; map the names one way only")
     return renames
 
 
+def uses_full_name(columns: Sequence[str]) -> bool:
+    """Whether names come from a whole-name column: only when the file has none of the name columns
+    (a system that exports both is read from its separate columns, which link better)."""
+    return FULL_NAME in columns and not any(name in columns for name in NAME_COLUMNS)
+
+
 def missing_required(columns: Sequence[str]) -> list[str]:
     """Required standard columns the (renamed) file lacks; a full name stands for the name columns."""
-    full_name = FULL_NAME in columns
+    full_name = uses_full_name(columns)
     return [name for name in REQUIRED_COLUMNS if name not in columns and not (full_name and name in NAME_COLUMNS)]
 
 

@@ -26,6 +26,7 @@ from dalink.encode.columns import (
     missing_columns_message,
     missing_required,
     resolve_columns,
+    uses_full_name,
 )
 from dalink.encode.csv_reader import clean_arrow_text, first_rows, read_csv
 from dalink.encode.names import split_full_name
@@ -211,7 +212,7 @@ def read_extract(
     if missing:
         sheets = _excel_sheets(source) if source.suffix.lower() in EXCEL_SUFFIXES and sheet is None else []
         raise InputFileError(missing_columns_message(source, missing, list(frame.columns), sheets))
-    full_name = FULL_NAME in frame.columns
+    full_name = uses_full_name(list(frame.columns))
     if rows_read == 0:
         raise InputFileError(f"{source}: the file has a header but no data rows")
     # one new frame from arrays (selecting, copying and re-indexing a large object frame
