@@ -204,6 +204,10 @@ def encode(
         result = check_file(input_path, **reading)
         counts = result.counts
         click.echo(f"{input_path}: would encode {counts.encoded:,} of {counts.rows_in:,} rows, reject {counts.rejected:,}")
+        read_from = (
+            standard if theirs == standard else f"{standard} <- {theirs}" for standard, theirs in result.columns_read.items()
+        )
+        click.echo(f"  columns read: {', '.join(read_from)}")
         _echo_rejected(counts.rejected_by_reason)
         shown = result.rejects.head(CHECK_ROWS_SHOWN)
         for row_number, column, reason in zip(shown["row_number"], shown["column"], shown["reason"]):

@@ -43,6 +43,8 @@ class Extract:
     rows: pd.DataFrame  # standard columns plus ``row_number`` (1-based data row, header excluded)
     rejects: list[dict[str, object]] = field(default_factory=list)  # row_number, record_id, column, reason
     rows_read: int = 0
+    # which of the file's columns each standard column was read from (for ``--check``)
+    columns_read: dict[str, str] = field(default_factory=dict)
 
 
 def _clean_text(column: pd.Series, *, all_text: bool = False) -> pd.Series:
@@ -206,6 +208,7 @@ def read_extract(
         if found:
             raise InputFileError(_not_a_header(source, found))
     renames = resolve_columns(list(frame.columns), column_mapping or {}, source)
+    columns_read = {renames.get(name, name): str(name) for name in frame.columns if name != "row_number"}
     if renames:  # relabelled in place (``rename`` copies every column of a large frame)
         frame.columns = [renames.get(name, name) for name in frame.columns]
     missing = missing_required(list(frame.columns))
@@ -229,4 +232,6 @@ def read_extract(
         columns.update(_split_full_names(columns.pop(FULL_NAME)))
     columns["row_number"] = frame["row_number"].to_numpy()
     rows = pd.DataFrame(columns, copy=False)  # every array is new or from the discarded frame
-    return Extract(source=str(source), rows=rows, rejects=rejects, rows_read=rows_read)
+    used = [*STANDARD_COLUMNS, FULL_NAME] if full_name else STANDARD_COLUMNS
+    columns_read = {name: columns_read[name] for name in used if name in columns_read}
+    return Extract(source=str(source), rows=rows, rejects=rejects, rows_read=rows_read, columns_read=columns_read)

@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -51,6 +51,7 @@ class EncodingCheck:
     rejects: pd.DataFrame
     rows_in: int
     encoded: int
+    columns_read: dict[str, str] = field(default_factory=dict)  # standard column -> the file's column
 
     @property
     def counts(self) -> RowCounts:
@@ -289,4 +290,4 @@ def check_file(
     clean, rejects = validate_extract(
         extract, schema=schema, today=today, workers=workers, safe_accommodation=safe_accommodation
     )
-    return EncodingCheck(rejects=rejects, rows_in=extract.rows_read, encoded=len(clean))
+    return EncodingCheck(rejects=rejects, rows_in=extract.rows_read, encoded=len(clean), columns_read=extract.columns_read)

@@ -361,6 +361,8 @@ def test_standard_columns_are_found_in_any_case_or_spacing_and_aliases_are_sugge
     spelled = write(tmp_path / "spelled.csv", ("Record ID,GIVEN-NAME,Family_Name,Date of Birth,event_date,Event Type,ROLE\n" + row).encode())
     result = run("encode", str(spelled), "--check")
     assert result.exit_code == 0 and "would encode 1 of 1 rows" in result.output
+    assert "columns read: record_id <- Record ID, given_name <- GIVEN-NAME, family_name <- Family_Name," in result.output
+    assert "event_date, event_type <- Event Type, role <- ROLE" in result.output
     rows = read_extract(spelled).rows
     assert rows.loc[0, "given_name"] == "Ann" and rows.loc[0, "date_of_birth"] == "1980-01-01"
     aliased = write(tmp_path / "aliased.csv", ("Ref,Forename,Surname,DOB,Date,Type,Role\n" + row).encode())
