@@ -95,7 +95,7 @@ def main(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-def _read_json_object(path: str, what: str, error: type[DalinkError] = DalinkError) -> dict[str, Any]:
+def read_json_object(path: str, what: str, error: type[DalinkError] = DalinkError) -> dict[str, Any]:
     """A JSON object from a file the user named, or ``error`` naming the file (never its content)."""
     import json
     from pathlib import Path

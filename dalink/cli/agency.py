@@ -11,7 +11,7 @@ import time
 
 import click
 
-from dalink.cli import TqdmProgress, _read_json_object, handle_errors, main
+from dalink.cli import TqdmProgress, read_json_object, handle_errors, main
 
 CHECK_ROWS_SHOWN = 20  # rejected rows listed by `dalink encode --check`
 REJECTED_SHARE_WARNING = 0.05  # above this share of rejected rows, `dalink encode` warns
@@ -23,7 +23,7 @@ def _parse_mapping(column_map: str | None, mappings: tuple[str, ...]) -> dict[st
 
     mapping: dict[str, str] = {}
     if column_map:
-        loaded = _read_json_object(column_map, "column mapping", InputFileError)
+        loaded = read_json_object(column_map, "column mapping", InputFileError)
         if not all(isinstance(v, str) for v in loaded.values()):
             raise InputFileError(f"{column_map}: a column mapping is a JSON object of standard name to column name")
         mapping.update(loaded)

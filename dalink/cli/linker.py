@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from dalink.cli import TqdmProgress, _read_json_object, handle_errors, main
+from dalink.cli import TqdmProgress, read_json_object, handle_errors, main
 from dalink.errors import DalinkError
 
 
@@ -277,7 +277,7 @@ def link_command(
 
     from dalink.match.linker import LinkConfig, link
 
-    settings = _read_json_object(config_file, "settings") if config_file else {}
+    settings = read_json_object(config_file, "settings") if config_file else {}
     overrides = {
         "match_threshold": threshold,
         "lsh": False if no_lsh else None,
