@@ -11,7 +11,7 @@ import time
 
 import click
 
-from dalink.cli import TqdmProgress, read_json_object, handle_errors, main
+from dalink.cli import TqdmProgress, handle_errors, main, read_json_object
 
 CHECK_ROWS_SHOWN = 20  # rejected rows listed by `dalink encode --check`
 REJECTED_SHARE_WARNING = 0.05  # above this share of rejected rows, `dalink encode` warns

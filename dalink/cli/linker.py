@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from dalink.cli import TqdmProgress, read_json_object, handle_errors, main
+from dalink.cli import TqdmProgress, handle_errors, main, read_json_object
 from dalink.errors import DalinkError
 
 
