@@ -81,6 +81,10 @@ class TqdmProgress:
         self.close()
 
 
+# The --quiet option of every command with one progress bar; the rule it states is TqdmProgress's.
+quiet_option = click.option("--quiet", is_flag=True, help="No progress bar (one is drawn only when stderr is a terminal).")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dalink")
 @click.option("-v", "--verbose", count=True, help="Log stages and timings (-vv for debug).")

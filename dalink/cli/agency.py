@@ -11,7 +11,7 @@ import time
 
 import click
 
-from dalink.cli import TqdmProgress, handle_errors, main, read_json_object
+from dalink.cli import TqdmProgress, handle_errors, main, quiet_option, read_json_object
 
 CHECK_ROWS_SHOWN = 20  # rejected rows listed by `dalink encode --check`
 REJECTED_SHARE_WARNING = 0.05  # above this share of rejected rows, `dalink encode` warns
@@ -89,7 +89,7 @@ def keygen(output: str) -> None:
     help="Only read and validate the extract: print what would be encoded and rejected (row numbers "
     "and reasons, never values). Needs no key and writes nothing.",
 )
-@click.option("--quiet", is_flag=True, help="No progress bar (one is drawn only when stderr is a terminal).")
+@quiet_option
 @handle_errors
 def encode(
     input_path: str,

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from dalink.cli import TqdmProgress, handle_errors, main, read_json_object
+from dalink.cli import TqdmProgress, handle_errors, main, quiet_option, read_json_object
 from dalink.errors import DalinkError
 
 
@@ -31,7 +31,7 @@ from dalink.errors import DalinkError
 @click.option("--reference-date", type=click.DateTime(formats=["%Y-%m-%d"]), help="Date under review for the panel summary [default: each subject's event date].")
 @click.option("--window-days", type=click.IntRange(min=0), default=365, show_default=True, help="Panel summary: agencies in contact this many days before the reference date.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-@click.option("--quiet", is_flag=True, help="No progress bar (one is drawn only when stderr is a terminal).")
+@quiet_option
 @handle_errors
 def chronology_command(
     linkage: str,
@@ -107,7 +107,7 @@ def chronology_command(
               help="Confidence at which a guess counts as a claim.")
 @click.option("--target", type=click.FloatRange(0, 1), default=0.01, show_default=True,
               help="Re-identification share the encodings should stay at or below.")
-@click.option("--quiet", is_flag=True, help="No progress bar (one is drawn only when stderr is a terminal).")
+@quiet_option
 @handle_errors
 def audit_command(
     packages: tuple[str, ...],
@@ -169,7 +169,7 @@ def audit_command(
 @click.option("--replicates", type=click.IntRange(min=10), default=200, show_default=True, help="Resampled linkages behind the 95% intervals.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random state for the intervals.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing report directory.")
-@click.option("--quiet", is_flag=True, help="No progress bar (one is drawn only when stderr is a terminal).")
+@quiet_option
 @handle_errors
 def report_command(
     linkage: str,
@@ -249,7 +249,7 @@ def report_command(
     "each entity to at most one of them (one-to-one). Repeat for more agencies.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing linkage directory.")
-@click.option("--quiet", is_flag=True, help="No progress bar (one is drawn only when stderr is a terminal).")
+@quiet_option
 @handle_errors
 def link_command(
     packages: tuple[str, ...],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from dalink.cli import TqdmProgress, handle_errors, main
+from dalink.cli import TqdmProgress, handle_errors, main, quiet_option
 from dalink.demo import DEFAULT_PEOPLE
 
 
@@ -70,7 +70,7 @@ def demo(output: str, people: int, seed: int, quiet: bool) -> None:
     help="Comma-separated agencies to write an extract for.",
 )
 @click.option("--area", default="hertfordshire", show_default=True, help="Partnership area: hertfordshire, essex or staffordshire.")
-@click.option("--quiet", is_flag=True, help="No progress bar (one is drawn only when stderr is a terminal).")
+@quiet_option
 @handle_errors
 def synth_command(output: str, people: int, seed: int, years: int, agencies: str, area: str, quiet: bool) -> None:
     """Write synthetic agency extracts with their ground truth (truth.csv, truth_measures.json).
